@@ -1,0 +1,89 @@
+using Learn.Tensors;
+
+namespace Learn.Ops;
+
+/// <summary>
+/// The checked shape of a 2-D pooling call. Along each axis
+/// <code>out = floor_or_ceil((in + 2p - d*(k-1) - 1) / s) + 1</code>
+/// and, with ceil_mode, the last window is dropped when it would start inside the right padding
+/// ((out-1)*s &gt;= in + p), exactly as PyTorch's <c>pooling_output_shape</c>.
+/// </summary>
+internal static class PoolGeometry
+{
+    public static (ConvAxis Height, ConvAxis Width) Resolve(string op, Tensor x, PoolOptions options, bool allowDilation)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(options);
+        if (x.Rank is not (3 or 4))
+        {
+            throw new ArgumentException($"Expected 3D (unbatched) or 4D (batched) input to {op}, but got input of size: {x.ShapeString}");
+        }
+
+        int[] kernel = IntList.Expand(options.Kernel, 2, "kernel_size");
+        int[] stride = IntList.Expand(options.Stride ?? options.Kernel, 2, "stride");
+        int[] padding = IntList.Expand(options.Padding, 2, "padding");
+        int[] dilation = IntList.Expand(options.Dilation, 2, "dilation");
+        if (kernel.Any(k => k <= 0))
+        {
+            throw new ArgumentException($"{op}: kernel size should be greater than zero, but got kernel_size={IntList.Format(kernel)}");
+        }
+
+        if (stride.Any(s => s <= 0))
+        {
+            throw new ArgumentException($"{op}: stride should be greater than zero, but got stride={IntList.Format(stride)}");
+        }
+
+        if (dilation.Any(d => d <= 0))
+        {
+            throw new ArgumentException($"{op}: dilation should be greater than zero, but got dilation={IntList.Format(dilation)}");
+        }
+
+        if (!allowDilation && dilation.Any(d => d != 1))
+        {
+            throw new ArgumentException($"{op} has no dilation, but got dilation={IntList.Format(dilation)}");
+        }
+
+        if (padding.Any(p => p < 0) || padding[0] > kernel[0] / 2 || padding[1] > kernel[1] / 2)
+        {
+            throw new ArgumentException(
+                $"{op}: pad should be at most half of kernel size, but got padding={IntList.Format(padding)} and kernel_size={IntList.Format(kernel)}");
+        }
+
+        var axes = new ConvAxis[2];
+        for (int a = 0; a < 2; a++)
+        {
+            int input = x.Size(a - 2);
+            int span = ConvAxis.EffectiveKernelSize(kernel[a], dilation[a]);
+            int numerator = input + 2 * padding[a] - span;
+            int output = (options.CeilMode ? CeilDiv(numerator, stride[a]) : FloorDiv(numerator, stride[a])) + 1;
+            if (options.CeilMode && (output - 1) * stride[a] >= input + padding[a])
+            {
+                output--;
+            }
+
+            // The far padding is whatever the last window needs, so ConvAxis.Output reproduces 'output'.
+            int padAfter = (output - 1) * stride[a] + span - input - padding[a];
+            axes[a] = new ConvAxis(input, kernel[a], stride[a], dilation[a], padding[a], Math.Max(padAfter, padding[a]));
+            if (output < 1 || axes[a].Output != output)
+            {
+                throw new ArgumentException(
+                    $"{op}: Given input size {x.ShapeString}, calculated output size along dimension {x.Rank - 2 + a} is {output}. Output size is too small");
+            }
+        }
+
+        return (axes[0], axes[1]);
+    }
+
+    private static int FloorDiv(int a, int b) => (int)Math.Floor(a / (double)b);
+
+    private static int CeilDiv(int a, int b) => (int)Math.Ceiling(a / (double)b);
+
+    /// <summary>The output shape: the input's leading dimensions, then the two output sizes.</summary>
+    public static int[] OutputShape(Tensor x, ConvAxis h, ConvAxis w)
+    {
+        int[] shape = x.Shape;
+        shape[^2] = h.Output;
+        shape[^1] = w.Output;
+        return shape;
+    }
+}
