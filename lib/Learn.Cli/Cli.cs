@@ -10,6 +10,13 @@ namespace Learn.Cli;
 public static class Cli
 {
     /// <summary>The verb table: one entry per verb, each defined in its own file under Commands/.</summary>
+    /// <remarks>
+    /// Adding a verb: write Commands/XCommand.cs with a static <see cref="Verb"/> (options, arguments, Run), list it
+    /// here. Help, usage and argument checking follow from the specification. In Run, throw
+    /// <see cref="CliError"/> for what the user can fix, map the library's expected exceptions to it, and let
+    /// anything else through (it ends as "internal error", exit 70). Check outputs with
+    /// <see cref="TensorFiles.CheckOutput"/> before doing work and write them atomically, last.
+    /// </remarks>
     internal static IReadOnlyList<Verb> Verbs { get; } =
     [
         Conv2dCommand.Verb,
