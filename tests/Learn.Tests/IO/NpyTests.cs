@@ -154,6 +154,7 @@ public sealed class NpyTests
         yield return Case("header_without_shape", WithHeader(good, "{'descr': '<f4', 'fortran_order': False, }"), "header is not a dict");
         yield return Case("shape_not_integers", WithHeader(good, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }"), "not a tuple of non-negative integers");
         yield return Case("negative_shape", WithHeader(good, "{'descr': '<f4', 'fortran_order': False, 'shape': (-2, 3), }"), "not a tuple of non-negative integers");
+        yield return Case("shape_too_large_for_memory", WithHeader(good, "{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000), }"), "more elements than one array can hold");
         yield return Case("unsupported_version", [.. good[..6], 9, 0, .. good[8..]], "version 9.0");
         yield return Case("v2_truncated_length", [.. good[..6], 2, 0, 1, 0], "truncated header");
         yield return Case("complex_dtype", WithHeader(good, "{'descr': '<c8', 'fortran_order': False, 'shape': (2, 3), }"), "'<c8'");
