@@ -90,21 +90,30 @@ internal static class OSNetFixtures
             OSNet model = Build(variant);
             Tensor x = Read(Manifest.GetProperty("input").GetProperty("file").GetString()!);
             var recorder = new ActivationRecorder(name => Stages.Contains(name));
-            Tensor y = model.Forward(x, recorder);
             int batch = x.Size(0), sample = x.Length / batch;
             var alone = new Tensor[batch];
+            Tensor? y = null;
+
+            // The batch and each sample alone run side by side (the reference itself is single-threaded).
+            var work = new List<Action> { () => y = model.Forward(x, recorder) };
             for (int n = 0; n < batch; n++)
             {
-                int[] shape = x.Shape;
-                shape[0] = 1;
-                alone[n] = model.Forward(new Tensor(shape, x.Data.AsSpan(n * sample, sample).ToArray()));
+                int i = n;
+                work.Add(() =>
+                {
+                    int[] shape = x.Shape;
+                    shape[0] = 1;
+                    alone[i] = model.Forward(new Tensor(shape, x.Data.AsSpan(i * sample, sample).ToArray()));
+                });
             }
+
+            Parallel.Invoke(work.ToArray());
 
             return new Run
             {
                 Model = model,
                 Activations = recorder.Items.ToDictionary(p => p.Key, p => p.Value),
-                Output = y,
+                Output = y!,
                 Alone = alone,
                 Table = CostTable.For(model, x.Size(2), x.Size(3), batch: batch),
             };
