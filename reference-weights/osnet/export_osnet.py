@@ -417,6 +417,17 @@ def receptive_fields(variant="osnet_x0_25", size=640, thin=32):
                 layers=result)
 
 
+def same_checkpoint(path, expected):
+    if not os.path.exists(path):
+        return False
+    old = torch.load(path)
+    if old.keys() != expected.keys() or old["state_dict"].keys() != expected["state_dict"].keys():
+        return False
+    same = all(old[k] == v for k, v in expected.items() if k != "state_dict")
+    return same and all(old["state_dict"][k].dtype == v.dtype and torch.equal(old["state_dict"][k], v)
+                        for k, v in expected["state_dict"].items())
+
+
 def stage_outputs(model, x):
     outs = {}
     handles = [model.get_submodule(n).register_forward_hook(lambda m, i, o, n=n: outs.__setitem__(n, o)) for n in STAGES]
@@ -487,7 +498,11 @@ def main():
             torch.save(sd32, os.path.join(HERE, "osnet_x0_25.pth"))
             checkpoints["zip"] = dict(file="osnet_x0_25.pth", layout="state_dict at top level, float32, with num_batches_tracked")
             legacy = {"state_dict": {"module." + k: v for k, v in sd32.items()}, "epoch": 60, "arch": variant}
-            torch.save(legacy, os.path.join(HERE, "osnet_x0_25_legacy.pth"), _use_new_zipfile_serialization=False)
+            legacy_path = os.path.join(HERE, "osnet_x0_25_legacy.pth")
+            # The legacy format names storages by object address, so its bytes change on every run: keep an
+            # existing file whose content is the same, so that rerunning the script leaves the tree unchanged.
+            if not same_checkpoint(legacy_path, legacy):
+                torch.save(legacy, legacy_path, _use_new_zipfile_serialization=False)
             checkpoints["legacy"] = dict(file="osnet_x0_25_legacy.pth",
                                          layout="legacy (non-zip) format; {'state_dict': {'module.<key>': ...}, 'epoch': 60, 'arch': ...}, float32")
         if variant == "osnet_x0_5":
