@@ -67,3 +67,39 @@ public class ActivationCaptureTests
         Assert.Throws<KeyNotFoundException>(() => OSNet.Create("osnet_x0_25").GetSubmodule("conv2.9"));
     }
 }
+
+/// <summary>Dumping activations to a folder, one .npy per module call.</summary>
+[TestFixture]
+public class ActivationDirectoryTests
+{
+    [Test]
+    public void Every_call_lands_in_its_own_file_with_the_recorders_key()
+    {
+        string folder = Path.Combine(Path.GetTempPath(), "learn-activations-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            OSNet model = OSNet.Create("osnet_x0_25", 16);
+            model.LoadStateDict(FixtureWeights.For(model, "dump", 3));
+            Tensor x = FixtureWeights.Input(3, "dump/input", [1, 3, 32, 16]);
+            var dump = new ActivationDirectory(folder, name => name.StartsWith("conv2.0.gate", StringComparison.Ordinal) || name == "fc");
+            var recorder = new ActivationRecorder(name => name.StartsWith("conv2.0.gate", StringComparison.Ordinal) || name == "fc");
+            model.Forward(x, dump);
+            model.Forward(x, recorder);
+            Assert.That(dump.Written, Is.EqualTo(recorder.Items.Select(i => i.Key)));
+            Assert.That(dump.Written, Does.Contain("conv2.0.gate@4").And.Contain("conv2.0.gate.fc1@2"));
+            foreach (var (key, tensor) in recorder.Items)
+            {
+                Tensor read = IO.Npy.Read(Path.Combine(folder, key + ".npy"));
+                Assert.That(read.Shape, Is.EqualTo(tensor.Shape), key);
+                Assert.That(read.Data, Is.EqualTo(tensor.Data), key);
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+}
