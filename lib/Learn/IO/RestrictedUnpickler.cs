@@ -540,7 +540,7 @@ internal sealed class RestrictedUnpickler
         }
 
         var value = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
-        return value >= long.MinValue && value <= long.MaxValue ? (long)value : value;
+        return value >= long.MinValue && value <= long.MaxValue ? (object)(long)value : value;
     }
 
     // ---- messages -------------------------------------------------------------------------------
