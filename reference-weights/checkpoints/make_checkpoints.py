@@ -2,7 +2,8 @@
 """Writes the small checkpoints that test Learn's loaders (lib/Learn/IO) on PyTorch's own bytes.
 
 Run with Debian's PyTorch 1.13:  /usr/bin/python3 reference-weights/checkpoints/make_checkpoints.py
-Re-running rewrites every file here byte for byte (fixed seeds; torch.save is deterministic).
+Re-running rewrites the same tensors (fixed seeds). The zip-format files come out byte for byte the same;
+the legacy ones differ in their storage keys, which torch.save takes from memory addresses.
 
 What it writes (README.md in this folder lists every file):
   * a tiny state_dict (conv + BatchNorm + linear) saved by torch.save in the zip format, in the

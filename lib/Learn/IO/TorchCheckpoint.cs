@@ -398,7 +398,7 @@ public static class TorchCheckpoint
         }
 
         long first = storage.ViewOffset + t.Offset;
-        if (storage.Type == ElementType.Float32 && !bigEndian && IsRowMajor(t))
+        if (storage.Type == ElementType.Float32 && bigEndian == !BitConverter.IsLittleEndian && IsRowMajor(t))
         {
             MemoryMarshal.Cast<byte, float>(root.Slice(checked((int)(first * 4)), checked((int)(count * 4)))).CopyTo(data);
             return new Tensor(shape, data);
