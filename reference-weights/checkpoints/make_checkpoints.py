@@ -8,7 +8,8 @@ the legacy ones differ in their storage keys, which torch.save takes from memory
 What it writes (README.md in this folder lists every file):
   * a tiny state_dict (conv + BatchNorm + linear) saved by torch.save in the zip format, in the
     legacy format (_use_new_zipfile_serialization=False), with pickle protocol 4, and nested inside
-    training-checkpoint dicts with `module.` prefixes;
+    training-checkpoint dicts with `module.` prefixes (one as torchreid's engine saves them, with
+    numpy scalars, an optimizer and an LR scheduler state);
   * a dict of float16/float64/bfloat16/int64 tensors and of views into a shared storage (transposed,
     sliced with an offset, expanded with stride 0), in both formats;
   * hostile pickles that must be refused (a callable via __reduce__, a whole pickled nn.Module).
@@ -91,6 +92,20 @@ def dtype_and_view_tensors():
     d['bfloat16'] = bfloat
     d['long'] = torch.tensor([[3, -4], [5, 1 << 40]], dtype=torch.int64)
     return d
+
+
+def torchreid_style_checkpoint(tiny):
+    """What torchreid's engine saves each epoch: besides the state_dict, the rank-1 accuracy and mAP as
+    numpy scalars, an Adam state and a MultiStepLR state (its milestones are a collections.Counter)."""
+    torch.manual_seed(5)
+    model = Tiny()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.0015)
+    for p in model.parameters():
+        p.grad = torch.randn_like(p)
+    optimizer.step()
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[60], gamma=0.1)
+    return {'state_dict': with_prefix(tiny, 'module.'), 'epoch': 150, 'rank1': np.float32(0.9234),
+            'mAP': np.float64(0.8125), 'optimizer': optimizer.state_dict(), 'lr_scheduler': scheduler.state_dict()}
 
 
 def expected_of(state):
@@ -258,6 +273,9 @@ def main():
     save_zip({'state_dict': with_prefix(tiny, 'module.'), 'epoch': 7, 'rank1': 0.8125,
               'optimizer': optimizer, 'arch': 'tiny'}, 'tiny_nested_module_zip.pth')
     save_legacy({'model': with_prefix(tiny, 'module.'), 'epoch': 3}, 'tiny_nested_model_legacy.pth')
+    training = torchreid_style_checkpoint(tiny)
+    save_zip(training, 'training_torchreid_zip.pth')
+    save_legacy(training, 'training_torchreid_legacy.pth')
     save_zip(views, 'views_dtypes_zip.pth')
     save_legacy(views, 'views_dtypes_legacy.pth')
     write_hostile(tiny)
@@ -288,6 +306,9 @@ def main():
         f.write('\n')
 
     # Self-check: PyTorch reads back what it wrote, and the Python reader reads what Python wrote.
+    for name in ['training_torchreid_zip.pth', 'training_torchreid_legacy.pth']:
+        loaded = torch.load(path(name))
+        assert all(torch.equal(loaded['state_dict']['module.' + k], tiny[k]) for k in tiny), name
     for name in ['tiny_zip.pth', 'tiny_legacy.pth', 'tiny_zip_protocol4.pth']:
         loaded = torch.load(path(name))
         assert all(torch.equal(loaded[k], tiny[k]) for k in tiny), name

@@ -80,6 +80,26 @@ internal enum PickleGlobalKind
 
     /// <summary>torch.FloatStorage and friends: only valid inside a storage reference, never called.</summary>
     StorageType,
+
+    /// <summary>collections.Counter(dict): a dict (LR schedulers' milestones).</summary>
+    Counter,
+
+    /// <summary>_codecs.encode(str, 'latin1'): how protocol 2 pickles Python 3 bytes.</summary>
+    CodecsEncode,
+
+    /// <summary>numpy.dtype('f4', False, True): the dtype of a numpy scalar.</summary>
+    NumpyDtype,
+
+    /// <summary>numpy.core.multiarray.scalar(dtype, bytes): a numpy number such as a saved rank-1 accuracy.</summary>
+    NumpyScalar,
+}
+
+/// <summary>A numpy dtype as pickled (<c>'f4'</c>, <c>'i8'</c> ...); BUILD sets its byte order.</summary>
+internal sealed class NumpyDtype(string code)
+{
+    public string Code { get; } = code;
+
+    public char ByteOrder { get; set; } = '<';
 }
 
 /// <summary>

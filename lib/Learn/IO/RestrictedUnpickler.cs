@@ -292,6 +292,14 @@ internal sealed class RestrictedUnpickler
             ("torch._utils", "_rebuild_tensor") => PickleGlobalKind.RebuildTensor,
             ("torch._utils", "_rebuild_parameter") => PickleGlobalKind.RebuildParameter,
             ("torch._utils", "_rebuild_parameter_with_state") => PickleGlobalKind.RebuildParameterWithState,
+
+            // Plain data that training checkpoints hold beside the state_dict (torchreid saves the rank-1
+            // accuracy as a numpy scalar and the LR scheduler's milestones as a Counter). Interpreted here as
+            // data constructors, never called; PyTorch 2's weights_only list accepts them too.
+            ("collections", "Counter") => PickleGlobalKind.Counter,
+            ("_codecs", "encode") => PickleGlobalKind.CodecsEncode,
+            ("numpy", "dtype") => PickleGlobalKind.NumpyDtype,
+            ("numpy.core.multiarray" or "numpy._core.multiarray", "scalar") => PickleGlobalKind.NumpyScalar,
             _ => null,
         };
         if (kind is { } k)
@@ -340,11 +348,61 @@ internal sealed class RestrictedUnpickler
                 return a[0];
             case PickleGlobalKind.RebuildParameterWithState when a.Count == 4 && a[0] is TensorRef && a[3] is PickleDict:
                 return a[0];
+            case PickleGlobalKind.Counter when a.Count == 0:
+                return new PickleDict();
+            case PickleGlobalKind.Counter when a.Count == 1 && a[0] is PickleDict counts:
+                return counts;
+            case PickleGlobalKind.CodecsEncode when a.Count == 2 && a[0] is string text && a[1] is "latin1" or "latin-1":
+                return text.All(c => c <= 0xff) ? Encoding.Latin1.GetBytes(text) : throw Bad("_codecs.encode: a latin1 string holds a character above U+00FF");
+            case PickleGlobalKind.NumpyDtype when a.Count == 3 && a[0] is string code && NumpySize(code) > 0:
+                return new NumpyDtype(code);
+            case PickleGlobalKind.NumpyScalar when a.Count == 2 && a[0] is NumpyDtype dtype && a[1] is byte[] raw:
+                return NumpyScalar(dtype, raw);
             case PickleGlobalKind.StorageType:
                 throw Refused($"{g.FullName} may only appear inside a storage reference, not be called");
             default:
                 throw Bad($"{g.FullName} is called with {a.Count} arguments ({string.Join(", ", a.Items.Select(TypeName))}), which a state_dict never does");
         }
+    }
+
+    /// <summary>Bytes per element of the numpy dtype codes a scalar may have; 0 for any other code.</summary>
+    private static int NumpySize(string code) => code switch
+    {
+        "f8" or "i8" or "u8" => 8,
+        "f4" or "i4" or "u4" => 4,
+        "f2" or "i2" or "u2" => 2,
+        "i1" or "u1" or "b1" => 1,
+        _ => 0,
+    };
+
+    private object NumpyScalar(NumpyDtype dtype, byte[] raw)
+    {
+        if (raw.Length != NumpySize(dtype.Code))
+        {
+            throw Bad($"numpy scalar of dtype '{dtype.Code}' has {raw.Length} bytes");
+        }
+
+        byte[] b = (byte[])raw.Clone();
+        if (dtype.ByteOrder == '>')
+        {
+            Array.Reverse(b);
+        }
+
+        return dtype.Code switch
+        {
+            "f8" => (object)BinaryPrimitives.ReadDoubleLittleEndian(b),
+            "f4" => (object)(double)BinaryPrimitives.ReadSingleLittleEndian(b),
+            "f2" => (object)(double)BinaryPrimitives.ReadHalfLittleEndian(b),
+            "i8" => (object)BinaryPrimitives.ReadInt64LittleEndian(b),
+            "i4" => (object)(long)BinaryPrimitives.ReadInt32LittleEndian(b),
+            "i2" => (object)(long)BinaryPrimitives.ReadInt16LittleEndian(b),
+            "i1" => (object)(long)(sbyte)b[0],
+            "u8" => BinaryPrimitives.ReadUInt64LittleEndian(b) is var u && u <= long.MaxValue ? (object)(long)u : new BigInteger(u),
+            "u4" => (object)(long)BinaryPrimitives.ReadUInt32LittleEndian(b),
+            "u2" => (object)(long)BinaryPrimitives.ReadUInt16LittleEndian(b),
+            "u1" => (object)(long)b[0],
+            _ => (object)(b[0] != 0), // b1
+        };
     }
 
     private TensorRef RebuildTensor(PickleGlobal g, PickleTuple a)
@@ -389,6 +447,13 @@ internal sealed class RestrictedUnpickler
             return;
         }
 
+        // numpy.dtype.__setstate__((version, byteorder, subarray, names, fields, elsize, alignment, flags))
+        if (instance is NumpyDtype dtype && state is PickleTuple { Count: >= 2 } t && t[1] is "<" or ">" or "|" or "=")
+        {
+            dtype.ByteOrder = ((string)t[1]!)[0];
+            return;
+        }
+
         throw Refused($"BUILD (__setstate__) on a {TypeName(instance)} with a {TypeName(state)} state is not allowed");
     }
 
@@ -408,6 +473,12 @@ internal sealed class RestrictedUnpickler
             || t[4] is not long numel || numel < 0)
         {
             throw Bad($"malformed storage reference {Show(pid)}");
+        }
+
+        // Every storage must fit one array, which also keeps numel * element size from overflowing later.
+        if (numel > Array.MaxLength / ElementTypes.Size(type.Storage))
+        {
+            throw Bad($"storage '{key}' of {numel} x {type.Storage} is too large (over 2 GB)");
         }
 
         if (_storages.TryGetValue(key, out StorageRef? known) && (known.Type != type.Storage || known.RootNumel != numel))
@@ -577,15 +648,20 @@ internal sealed class RestrictedUnpickler
         PickleGlobal g => g.FullName,
         StorageRef => "storage",
         TensorRef => "tensor",
+        NumpyDtype d => $"numpy.dtype('{d.Code}')",
         _ => value.GetType().Name,
     };
 
-    private static string Show(object? value) => value switch
+    /// <summary>A short rendering for messages; nested tuples stop at depth 2 (a pickle can nest a million deep).</summary>
+    private static string Show(object? value) => Show(value, 0);
+
+    private static string Show(object? value, int depth) => value switch
     {
         null => "None",
         string s => $"'{(s.Length > 40 ? s[..40] + "..." : s)}'",
         long l => l.ToString(),
-        PickleTuple t => "(" + string.Join(", ", t.Items.Take(6).Select(Show)) + (t.Count > 6 ? ", ...)" : ")"),
+        PickleTuple when depth >= 2 => "(...)",
+        PickleTuple t => "(" + string.Join(", ", t.Items.Take(6).Select(i => Show(i, depth + 1))) + (t.Count > 6 ? ", ...)" : ")"),
         _ => TypeName(value),
     };
 

@@ -108,9 +108,16 @@ public static class SafeTensors
         Span<byte> data = bytes.AsSpan(8 + headerLength);
         foreach ((_, Tensor tensor) in tensors)
         {
-            for (int i = 0; i < tensor.Length; i++)
+            if (BitConverter.IsLittleEndian)
             {
-                BinaryPrimitives.WriteSingleLittleEndian(data[(i * 4)..], tensor.Data[i]);
+                MemoryMarshal.AsBytes(tensor.Data.AsSpan()).CopyTo(data);
+            }
+            else
+            {
+                for (int i = 0; i < tensor.Length; i++)
+                {
+                    BinaryPrimitives.WriteSingleLittleEndian(data[(i * 4)..], tensor.Data[i]);
+                }
             }
 
             data = data[(tensor.Length * 4)..];

@@ -405,11 +405,13 @@ public static class TorchCheckpoint
         }
 
         // Odometer over the index (i_0, ..., i_{rank-1}); element = first + sum(i_d * stride_d).
+        bool nativeFloat = storage.Type == ElementType.Float32 && bigEndian == !BitConverter.IsLittleEndian;
+        ReadOnlySpan<float> floats = MemoryMarshal.Cast<byte, float>(root);
         var index = new long[rank];
         long element = first;
         for (long i = 0; i < count; i++)
         {
-            data[i] = ElementTypes.Read(storage.Type, root, element, bigEndian);
+            data[i] = nativeFloat ? floats[(int)element] : ElementTypes.Read(storage.Type, root, element, bigEndian);
             for (int d = rank - 1; d >= 0; d--)
             {
                 index[d]++;

@@ -76,6 +76,8 @@ public class RestrictedUnpicklerTests
     [TestCase("torch", "load")]
     [TestCase("torch._utils", "_rebuild_sparse_tensor")]
     [TestCase("collections", "defaultdict")]
+    [TestCase("numpy.core.multiarray", "_reconstruct")]
+    [TestCase("numpy", "ndarray")]
     public void Any_global_off_the_list_is_refused_by_name(string module, string name)
     {
         string message = ErrorOf(Wrap(Call(Global(module, name), Str("echo pwned"))));
@@ -89,6 +91,24 @@ public class RestrictedUnpicklerTests
         // protocol 4: 'os' 'system' STACK_GLOBAL
         byte[] pickle = [0x80, 4, 0x8c, 2, (byte)'o', (byte)'s', 0x8c, 6, .. "system"u8, 0x93, (byte)'.'];
         Assert.That(ErrorOf(pickle), Does.Contain("refusing global 'os.system'"));
+    }
+
+    [Test]
+    public void Numpy_scalars_decode_in_either_byte_order_and_odd_dtypes_are_errors()
+    {
+        byte[] Dtype(string code, string order) =>
+            [.. Call(Global("numpy", "dtype"), Str(code), False, [0x88]), .. Tuple(Int(3), Str(order), None), (byte)'b'];
+        byte[] Scalar(byte[] dtype, params byte[] raw) =>
+            Call(Global("numpy.core.multiarray", "scalar"), dtype, [(byte)'C', (byte)raw.Length, .. raw]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(Unpickle(Wrap(Scalar(Dtype("f4", "<"), 0, 0, 0xc0, 0x3f))), Is.EqualTo(1.5));
+            Assert.That(Unpickle(Wrap(Scalar(Dtype("i2", ">"), 0xff, 0xfe))), Is.EqualTo(-2L));
+            Assert.That(Unpickle(Wrap(Scalar(Dtype("u8", "<"), 0, 0, 0, 0, 0, 0, 0, 0x80))), Is.EqualTo(BigInteger.Pow(2, 63)));
+            Assert.That(ErrorOf(Wrap(Scalar(Dtype("f8", "<"), 1, 2))), Does.Contain("numpy scalar of dtype 'f8' has 2 bytes"));
+            Assert.That(ErrorOf(Wrap(Call(Global("numpy", "dtype"), Str("O"), False, [0x88]))), Does.Contain("numpy.dtype is called with 3 arguments (str, bool, bool)"));
+            Assert.That(ErrorOf(Wrap(Call(Global("_codecs", "encode"), Str("x"), Str("rot13")))), Does.Contain("_codecs.encode is called with 2 arguments"));
+        });
     }
 
     [Test]
@@ -169,6 +189,54 @@ public class RestrictedUnpicklerTests
         });
     }
 
+    [Test]
+    public void A_million_deep_tuple_is_reported_without_recursing()
+    {
+        // TUPLE1 a million times around None, used as a persistent id: the message must not recurse into it.
+        byte[] body = [(byte)'N', .. Enumerable.Repeat((byte)0x85, 1_000_000), (byte)'Q'];
+        Assert.That(ErrorOf(Wrap(body)), Does.Contain("persistent id (((...))) is not a storage reference"));
+    }
+
+    [Test]
+    public void Random_opcode_soup_only_ever_gives_invalid_data()
+    {
+        // Sequences drawn from the accepted opcodes plus a few globals: whatever they build, the reader
+        // either returns plain data or throws InvalidDataException - never another exception, never a hang.
+        byte[][] pieces =
+        [
+            [(byte)'('], [(byte)')'], [(byte)']'], [(byte)'}'], [(byte)'t'], [(byte)'l'], [(byte)'d'], [(byte)'a'], [(byte)'e'],
+            [(byte)'s'], [(byte)'u'], [(byte)'N'], [0x88], [0x89], [0x85], [0x86], [0x87], [(byte)'0'], [(byte)'1'], [(byte)'2'],
+            [(byte)'q', 0], [(byte)'q', 1], [(byte)'h', 0], [(byte)'h', 1], [0x94], [(byte)'K', 3], Int(-7), Str("storage"), Str("k"),
+            [(byte)'R'], [(byte)'b'], [(byte)'Q'], Global("torch", "FloatStorage"), Global("collections", "OrderedDict"),
+            Global("torch._utils", "_rebuild_tensor_v2"), Global("numpy", "dtype"), Global("_codecs", "encode"),
+            [(byte)'C', 2, 1, 2], [0x8a, 1, 0xff], [(byte)'G', 0, 0, 0, 0, 0, 0, 0, 0],
+        ];
+        var random = new Random(42);
+        int parsed = 0;
+        for (int trial = 0; trial < 20000; trial++)
+        {
+            var body = new List<byte>();
+            for (int n = random.Next(1, 30); n > 0; n--)
+            {
+                body.AddRange(pieces[random.Next(pieces.Length)]);
+            }
+
+            byte[] pickle = Wrap([.. body]);
+            try
+            {
+                int position = 0;
+                RestrictedUnpickler.Load(pickle, ref position, "p.pkl", "data.pkl", []);
+                parsed++;
+            }
+            catch (InvalidDataException e)
+            {
+                Assert.That(e.Message, Does.StartWith("p.pkl: data.pkl: "));
+            }
+        }
+
+        Assert.That(parsed, Is.GreaterThan(0));
+    }
+
     // ---- tensors in hand-made legacy files ------------------------------------------------------
 
     [Test]
@@ -228,6 +296,15 @@ public class RestrictedUnpicklerTests
             Assert.That(LoadError(LegacyFile(main, ("k", 2, Floats(0, 1)), ("other", 1, Floats(0)))), Is.EqualTo("c.pth: the storage key list names 'other', which the main pickle never references"));
             Assert.That(LoadError(LegacyFile(main, ("k", 2, Floats(0)))), Does.StartWith("c.pth: the file ends inside the record of storage 'k'"));
         });
+    }
+
+    [Test]
+    public void A_storage_too_large_for_memory_is_refused_before_reading()
+    {
+        // 2^62 float32 elements: numel * 4 would overflow a long.
+        byte[] storage = [.. Tuple(Str("storage"), Global("torch", "FloatStorage"), Str("k"), Str("cpu"), [0x8a, 8, 0, 0, 0, 0, 0, 0, 0, 0x40]), (byte)'Q'];
+        byte[] main = Dict(("w", Tensor(storage, 0, [1], [1])));
+        Assert.That(LoadError(LegacyFile(main, ("k", 1L << 62, Floats(0)))), Does.Contain("storage 'k' of 4611686018427387904 x Float32 is too large (over 2 GB)"));
     }
 
     [Test]

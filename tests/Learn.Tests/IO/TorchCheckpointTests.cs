@@ -14,6 +14,8 @@ public class TorchCheckpointTests
     [TestCase("tiny_zip_protocol4.pth")]
     [TestCase("tiny_nested_module_zip.pth")]
     [TestCase("tiny_nested_model_legacy.pth")]
+    [TestCase("training_torchreid_zip.pth")]
+    [TestCase("training_torchreid_legacy.pth")]
     public void Tiny_state_dict_loads_bitwise_with_prefixes_stripped_and_counters_dropped(string file)
     {
         StateDict loaded = TorchCheckpoint.Load(PathOf(file));
@@ -64,6 +66,24 @@ public class TorchCheckpointTests
             return [(entryName, data)];
         }, extra: [("tiny_zip/byteorder", "big"u8.ToArray())]);
         AssertBitwiseEqual(Expected("tiny"), TorchCheckpoint.Load(new MemoryStream(big), "big.pth"));
+    }
+
+    [Test]
+    public void The_extras_of_a_torchreid_training_checkpoint_are_read_as_plain_data()
+    {
+        // numpy scalars (numpy.dtype + _codecs.encode + scalar) and the scheduler's Counter are data, not calls.
+        using var zip = new ZipArchive(new MemoryStream(Bytes("training_torchreid_zip.pth")));
+        using var s = zip.GetEntry("training_torchreid_zip/data.pkl")!.Open();
+        var pickle = new MemoryStream();
+        s.CopyTo(pickle);
+        int position = 0;
+        var top = (PickleDict)RestrictedUnpickler.Load(pickle.ToArray(), ref position, "t.pth", "data.pkl", [])!;
+        Assert.That(top.TryGet("epoch", out object? epoch) && epoch is 150L);
+        Assert.That(top.TryGet("rank1", out object? rank1) && rank1 is double r1 && r1 == (double)0.9234f);
+        Assert.That(top.TryGet("mAP", out object? map) && map is 0.8125);
+        Assert.That(top.TryGet("lr_scheduler", out object? scheduler));
+        Assert.That(((PickleDict)scheduler!).TryGet("milestones", out object? milestones));
+        Assert.That(((PickleDict)milestones!).Entries.Single(), Is.EqualTo(new KeyValuePair<object?, object?>(60L, 1L)));
     }
 
     // ---- refusals -------------------------------------------------------------------------------
