@@ -163,18 +163,18 @@ internal sealed class RestrictedUnpickler
                     Push(new PickleTuple([Pop()]));
                     break;
                 case 0x86: // TUPLE2
-                {
-                    object? b = Pop(), a = Pop();
-                    Push(new PickleTuple([a, b]));
-                    break;
-                }
+                    {
+                        object? b = Pop(), a = Pop();
+                        Push(new PickleTuple([a, b]));
+                        break;
+                    }
 
                 case 0x87: // TUPLE3
-                {
-                    object? c = Pop(), b = Pop(), a = Pop();
-                    Push(new PickleTuple([a, b, c]));
-                    break;
-                }
+                    {
+                        object? c = Pop(), b = Pop(), a = Pop();
+                        Push(new PickleTuple([a, b, c]));
+                        break;
+                    }
 
                 case (byte)']': // EMPTY_LIST
                     Push(new List<object?>());
@@ -183,43 +183,43 @@ internal sealed class RestrictedUnpickler
                     Push(PopMark());
                     break;
                 case (byte)'a': // APPEND
-                {
-                    object? item = Pop();
-                    TopList("APPEND").Add(item);
-                    break;
-                }
+                    {
+                        object? item = Pop();
+                        TopList("APPEND").Add(item);
+                        break;
+                    }
 
                 case (byte)'e': // APPENDS
-                {
-                    List<object?> items = PopMark();
-                    TopList("APPENDS").AddRange(items);
-                    break;
-                }
+                    {
+                        List<object?> items = PopMark();
+                        TopList("APPENDS").AddRange(items);
+                        break;
+                    }
 
                 case (byte)'}': // EMPTY_DICT
                     Push(new PickleDict());
                     break;
                 case (byte)'d': // DICT
-                {
-                    var dict = new PickleDict();
-                    SetItems(dict, PopMark());
-                    Push(dict);
-                    break;
-                }
+                    {
+                        var dict = new PickleDict();
+                        SetItems(dict, PopMark());
+                        Push(dict);
+                        break;
+                    }
 
                 case (byte)'s': // SETITEM
-                {
-                    object? value = Pop(), key = Pop();
-                    TopDict("SETITEM").Set(key, value);
-                    break;
-                }
+                    {
+                        object? value = Pop(), key = Pop();
+                        TopDict("SETITEM").Set(key, value);
+                        break;
+                    }
 
                 case (byte)'u': // SETITEMS
-                {
-                    List<object?> items = PopMark();
-                    SetItems(TopDict("SETITEMS"), items);
-                    break;
-                }
+                    {
+                        List<object?> items = PopMark();
+                        SetItems(TopDict("SETITEMS"), items);
+                        break;
+                    }
 
                 case (byte)'q': // BINPUT
                     _memo[ReadByte()] = Peek();
@@ -237,38 +237,38 @@ internal sealed class RestrictedUnpickler
                     Push(MemoGet(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))));
                     break;
                 case (byte)'c': // GLOBAL "module\nname\n"
-                {
-                    string module = ReadLine();
-                    string name = ReadLine();
-                    Push(Resolve(module, name));
-                    break;
-                }
-
-                case 0x93: // STACK_GLOBAL
-                {
-                    object? name = Pop(), module = Pop();
-                    if (module is not string m || name is not string n)
                     {
-                        throw Bad($"STACK_GLOBAL needs two strings, got {TypeName(module)} and {TypeName(name)}");
+                        string module = ReadLine();
+                        string name = ReadLine();
+                        Push(Resolve(module, name));
+                        break;
                     }
 
-                    Push(Resolve(m, n));
-                    break;
-                }
+                case 0x93: // STACK_GLOBAL
+                    {
+                        object? name = Pop(), module = Pop();
+                        if (module is not string m || name is not string n)
+                        {
+                            throw Bad($"STACK_GLOBAL needs two strings, got {TypeName(module)} and {TypeName(name)}");
+                        }
+
+                        Push(Resolve(m, n));
+                        break;
+                    }
 
                 case (byte)'R': // REDUCE: callable(*args)
-                {
-                    object? args = Pop(), callable = Pop();
-                    Push(Reduce(callable, args));
-                    break;
-                }
+                    {
+                        object? args = Pop(), callable = Pop();
+                        Push(Reduce(callable, args));
+                        break;
+                    }
 
                 case (byte)'b': // BUILD: instance.__setstate__(state)
-                {
-                    object? state = Pop();
-                    Build(Peek(), state);
-                    break;
-                }
+                    {
+                        object? state = Pop();
+                        Build(Peek(), state);
+                        break;
+                    }
 
                 case (byte)'Q': // BINPERSID: torch.save's reference to a storage record
                     Push(PersistentLoad(Pop()));
