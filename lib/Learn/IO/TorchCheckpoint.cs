@@ -305,6 +305,11 @@ public static class TorchCheckpoint
         {
             string key = (string)entry.Key!;
             var tensor = (TensorRef)entry.Value!;
+            if (key.Length == 0)
+            {
+                throw Bad(name, "the state_dict has a tensor with an empty name");
+            }
+
             result.Add(key, Materialize(tensor, record(tensor.Storage), bigEndian, name, key));
         }
 

@@ -316,6 +316,13 @@ public class RestrictedUnpicklerTests
     }
 
     [Test]
+    public void An_empty_tensor_name_is_an_error()
+    {
+        byte[] file = LegacyFile(Dict(("", Tensor(Storage("FloatStorage", "k", 1), 0, [1], [1]))), ("k", 1, Floats(1)));
+        Assert.That(LoadError(file), Is.EqualTo("c.pth: the state_dict has a tensor with an empty name"));
+    }
+
+    [Test]
     public void A_top_level_list_is_not_a_state_dict()
     {
         Assert.That(LoadError(LegacyFile(List(Int(1)))), Is.EqualTo("c.pth: the checkpoint holds a list, not a dict of tensors (a state_dict)"));
