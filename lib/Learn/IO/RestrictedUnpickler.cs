@@ -138,11 +138,11 @@ internal sealed class RestrictedUnpickler
                 case 0x8d: // BINUNICODE8
                     Push(DecodeUtf8(ReadBytes(ReadUInt64())));
                     break;
-                case (byte)'U': // SHORT_BINSTRING: a Python 2 str, decoded as torch.load does (UTF-8)
-                    Push(DecodeUtf8(ReadBytes(ReadByte())));
+                case (byte)'U': // SHORT_BINSTRING: a Python 2 str
+                    Push(Python2String(ReadBytes(ReadByte())));
                     break;
                 case (byte)'T': // BINSTRING
-                    Push(DecodeUtf8(ReadBytes(ReadInt32Length())));
+                    Push(Python2String(ReadBytes(ReadInt32Length())));
                     break;
                 case (byte)'C': // SHORT_BINBYTES
                     Push(ReadBytes(ReadByte()).ToArray());
@@ -600,6 +600,22 @@ internal sealed class RestrictedUnpickler
         catch (DecoderFallbackException)
         {
             throw Bad("a string is not valid UTF-8");
+        }
+    }
+
+    /// <summary>
+    /// A Python 2 str is bytes: text when it is valid UTF-8 (names, keys), else kept as bytes (e.g. the raw
+    /// value of a numpy scalar), where torch.load's default UTF-8 decoding would fail.
+    /// </summary>
+    private static object Python2String(ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            return StrictUtf8.GetString(bytes);
+        }
+        catch (DecoderFallbackException)
+        {
+            return bytes.ToArray();
         }
     }
 

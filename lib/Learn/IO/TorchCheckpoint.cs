@@ -71,10 +71,11 @@ public static class TorchCheckpoint
 
         try
         {
-            Span<byte> head = stackalloc byte[4];
+            Span<byte> head = stackalloc byte[262];
             long start = stream.Position;
             int got = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
             stream.Position = start;
+            head = head[..got];
             if (got >= 4 && head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] == 3 && head[3] == 4)
             {
                 return LoadZip(stream, name);
@@ -85,9 +86,14 @@ public static class TorchCheckpoint
                 return LoadLegacy(ReadAll(stream, name), name);
             }
 
+            if (got >= 262 && head[257..262].SequenceEqual("ustar"u8))
+            {
+                throw Bad(name, "a tar archive: the tar-format checkpoints of the earliest PyTorch versions are not supported; load and re-save it with torch.save");
+            }
+
             throw Bad(name, got == 0
                 ? "the file is empty"
-                : $"not a torch.save file: it starts with bytes {Convert.ToHexString(head[..got])}, neither a zip archive (50 4B 03 04) nor a legacy pickle (80)");
+                : $"not a torch.save file: it starts with bytes {Convert.ToHexString(head[..Math.Min(got, 4)])}, neither a zip archive (50 4B 03 04) nor a legacy pickle (80)");
         }
         catch (IOException e)
         {

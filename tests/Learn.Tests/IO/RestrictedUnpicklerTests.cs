@@ -49,6 +49,15 @@ public class RestrictedUnpicklerTests
     }
 
     [Test]
+    public void Python_2_strings_are_text_when_utf8_and_bytes_otherwise()
+    {
+        // SHORT_BINSTRING 'ab'; BINSTRING of 0xff 0x00 (e.g. a numpy scalar's raw bytes in a Python 2 pickle)
+        var list = (List<object?>)Unpickle(Wrap([(byte)'(', (byte)'U', 2, (byte)'a', (byte)'b', (byte)'T', 2, 0, 0, 0, 0xff, 0, (byte)'l']))!;
+        Assert.That(list[0], Is.EqualTo("ab"));
+        Assert.That(list[1], Is.EqualTo(new byte[] { 0xff, 0 }));
+    }
+
+    [Test]
     public void Protocol_4_framing_memoize_dup_pop_and_small_tuples()
     {
         // FRAME n; 'a' MEMOIZE; DUP; POP; TUPLE1; get memo 0; 'b'; TUPLE2; TUPLE2 -> (('a',), ('a', 'b'))

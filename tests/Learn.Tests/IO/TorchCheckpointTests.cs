@@ -207,6 +207,10 @@ public class TorchCheckpointTests
     {
         var e = Assert.Throws<InvalidDataException>(() => TorchCheckpoint.Load(new MemoryStream("hello world"u8.ToArray()), "t.pth"));
         Assert.That(e!.Message, Does.StartWith("t.pth: not a torch.save file: it starts with bytes 68656C6C"));
+        var tar = new byte[1024];
+        "ustar"u8.CopyTo(tar.AsSpan(257));
+        e = Assert.Throws<InvalidDataException>(() => TorchCheckpoint.Load(new MemoryStream(tar), "t.pth"));
+        Assert.That(e!.Message, Does.StartWith("t.pth: a tar archive"));
         e = Assert.Throws<InvalidDataException>(() => TorchCheckpoint.Load(new MemoryStream([]), "t.pth"));
         Assert.That(e!.Message, Is.EqualTo("t.pth: the file is empty"));
     }
