@@ -24,12 +24,8 @@ public static class Checkpoint
             throw new InvalidDataException($"{path}: cannot read: {e.Message}", e);
         }
 
-        // zip ("PK\x03\x04") or a pickle (PROTO 0x80) is torch.save; an 8-byte length then '{' is safetensors.
-        if (got >= 1 && (head[0] == 0x80 || head[0] == (byte)'P'))
-        {
-            return TorchCheckpoint.Load(path);
-        }
-
+        // safetensors: an 8-byte header length, then '{'. Tested first: the length's low byte can be anything,
+        // including 0x80 or 'P', while byte 8 of a zip (compression method) or a legacy pickle (magic) is never '{'.
         if (got == 9 && head[8] == (byte)'{')
         {
             try
@@ -40,6 +36,12 @@ public static class Checkpoint
             {
                 throw new InvalidDataException($"{path}: {e.Message}", e);
             }
+        }
+
+        // torch.save: a zip ("PK\x03\x04") or a legacy pickle (PROTO, 0x80).
+        if (got >= 4 && (head[0] == 0x80 || head[..4].SequenceEqual("PK\x03\x04"u8)))
+        {
+            return TorchCheckpoint.Load(path);
         }
 
         throw new InvalidDataException($"{path}: neither a torch.save checkpoint (zip or legacy pickle) nor a safetensors file");

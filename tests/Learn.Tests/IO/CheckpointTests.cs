@@ -34,6 +34,24 @@ public class CheckpointTests
         }
     }
 
+    [TestCase(0x50)] // 'P', as a zip begins
+    [TestCase(0x80)] // PROTO, as a legacy pickle begins
+    public void A_safetensors_header_length_that_looks_like_another_magic_is_still_safetensors(int headerLength)
+    {
+        string json = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}".PadRight(headerLength);
+        byte[] bytes = [(byte)headerLength, 0, 0, 0, 0, 0, 0, 0, .. System.Text.Encoding.ASCII.GetBytes(json), 0, 0, 0xc0, 0x3f];
+        string file = Path.Combine(Path.GetTempPath(), $"learn-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            File.WriteAllBytes(file, bytes);
+            Assert.That(Learn.IO.Checkpoint.Load(file)["a"].Data, Is.EqualTo(new[] { 1.5f }));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Test]
     public void Refusals_pass_through_the_entry_point()
     {
