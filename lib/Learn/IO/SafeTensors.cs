@@ -41,7 +41,8 @@ public static class SafeTensors
 
     /// <summary>
     /// Writes <paramref name="tensors"/> as F32 in their order, with optional <c>__metadata__</c>. The file
-    /// appears whole or not at all (written to a temporary file, then moved).
+    /// appears whole or not at all (written to a temporary file, then moved). Files are built in memory,
+    /// so they are limited to 2 GB.
     /// </summary>
     /// <exception cref="ArgumentException">A name is <c>__metadata__</c>.</exception>
     public static void Write(string path, StateDict tensors, IReadOnlyDictionary<string, string>? metadata = null)
