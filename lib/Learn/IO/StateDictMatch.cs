@@ -12,7 +12,7 @@ public sealed record TensorSpec(string Name, IReadOnlyList<int> Shape);
 /// <param name="Name">The state_dict name.</param>
 /// <param name="Expected">The shape the model needs.</param>
 /// <param name="Actual">The shape the checkpoint has.</param>
-public sealed record ShapeMismatch(string Name, IReadOnlyList<int> Expected, IReadOnlyList<int> Actual);
+public sealed record MismatchedShape(string Name, IReadOnlyList<int> Expected, IReadOnlyList<int> Actual);
 
 /// <summary>
 /// How a checkpoint's state_dict lines up with what a model expects: missing, unexpected and mis-shaped
@@ -25,7 +25,7 @@ public sealed class StateDictMatch
     /// <summary>At most this many names are listed per category in <see cref="Report"/>.</summary>
     public const int ListedPerCategory = 25;
 
-    private StateDictMatch(IReadOnlyList<string> matched, IReadOnlyList<TensorSpec> missing, IReadOnlyList<TensorSpec> unexpected, IReadOnlyList<ShapeMismatch> mismatched, string? source)
+    private StateDictMatch(IReadOnlyList<string> matched, IReadOnlyList<TensorSpec> missing, IReadOnlyList<TensorSpec> unexpected, IReadOnlyList<MismatchedShape> mismatched, string? source)
     {
         Matched = matched;
         Missing = missing;
@@ -44,7 +44,7 @@ public sealed class StateDictMatch
     public IReadOnlyList<TensorSpec> Unexpected { get; }
 
     /// <summary>Names on both sides whose shapes differ, in the model's order.</summary>
-    public IReadOnlyList<ShapeMismatch> Mismatched { get; }
+    public IReadOnlyList<MismatchedShape> Mismatched { get; }
 
     /// <summary>The checkpoint's file name, when known (used in the report).</summary>
     public string? Source { get; }
@@ -87,7 +87,7 @@ public sealed class StateDictMatch
         ArgumentNullException.ThrowIfNull(actual);
         var matched = new List<string>();
         var missing = new List<TensorSpec>();
-        var mismatched = new List<ShapeMismatch>();
+        var mismatched = new List<MismatchedShape>();
         var wanted = new HashSet<string>(StringComparer.Ordinal);
         foreach (TensorSpec spec in expected)
         {
@@ -102,7 +102,7 @@ public sealed class StateDictMatch
             }
             else if (!tensor.Shape.AsSpan().SequenceEqual(spec.Shape.ToArray()))
             {
-                mismatched.Add(new ShapeMismatch(spec.Name, spec.Shape, tensor.Shape));
+                mismatched.Add(new MismatchedShape(spec.Name, spec.Shape, tensor.Shape));
             }
             else
             {
