@@ -82,6 +82,7 @@ def conv_cases():
     conv(2, [2, 2, 3, 4], [3, 2, 2, 3], padding=[3, 4], mode="circular")         # circular padding == size
     conv(2, [1, 2, 3, 4], [3, 2, 3, 3], padding=[2, 3], mode="reflect")          # reflect padding == size - 1
     conv(2, [1, 3, 4, 5], [2, 3, 2, 3], padding=[3, 5], mode="replicate")        # replicate padding > size
+    conv(2, [1, 40, 6, 5], [12, 40, 3, 3], padding=1)                             # a longer reduction: K = 360
 
     # --- conv1d ---
     conv(1, [2, 5, 17], [4, 5, 3], stride=2, padding=1, dilation=3)
@@ -117,6 +118,7 @@ def other_cases():
     # Element-wise.
     for op in ("relu", "silu", "sigmoid"):
         c.append((op, dict(x=[2, 3, 4, 5])))
+        c.append((op, dict(x=[2, 9], extremes=True)))              # saturation, underflow, signed zero
     # Pooling.
     c.append(("max_pool2d", dict(x=[2, 3, 9, 10], kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False)))
     c.append(("max_pool2d", dict(x=[1, 2, 9, 10], kernel_size=[3, 2], stride=[2, 1], padding=[1, 0],
@@ -145,6 +147,7 @@ def other_cases():
     c.append(("linear", dict(x=[3, 10], w=[7, 10], bias=True)))
     c.append(("linear", dict(x=[2, 4, 6], w=[5, 6], bias=False)))
     c.append(("linear", dict(x=[13], w=[9, 13], bias=True)))
+    c.append(("linear", dict(x=[2, 96], w=[10, 96], bias=True)))
     c.append(("cat", dict(xs=[[2, 3, 4, 5], [2, 1, 4, 5], [2, 5, 4, 5]], dim=1)))
     c.append(("cat", dict(xs=[[1, 2, 3, 3], [1, 7, 3, 3]], dim=1)))
     c.append(("add", dict(xs=[[2, 3, 4, 5], [2, 3, 4, 5]])))
@@ -240,10 +243,19 @@ def build_instance_norm(a, g):
     return name, {"eps": a["eps"], "affine": True}, tensors, y, a["x"][-1] * a["x"][-2]
 
 
+EXTREMES = [-100.0, -30.0, -10.0, -1e-3, -0.0, 0.0, 1e-3, 10.0, 30.0, 100.0]
+
+
 def build_elementwise(op, a, g):
     x = randn(g, a["x"], 3.0)
+    name = "%s_x%s" % (op, dims(a["x"]))
+    if a.get("extremes"):
+        flat = x.flatten()
+        flat[:len(EXTREMES)] = torch.tensor(EXTREMES, dtype=torch.float32)
+        x = flat.reshape(a["x"])
+        name += "_extremes"
     fn = {"relu": F.relu, "silu": F.silu, "sigmoid": torch.sigmoid}[op]
-    return "%s_x%s" % (op, dims(a["x"])), {}, {"input": x}, fn(x.double()), 1
+    return name, {}, {"input": x}, fn(x.double()), 1
 
 
 def build_max_pool(a, g):
