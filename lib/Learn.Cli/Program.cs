@@ -1,2 +1,6 @@
-// Placeholder entry point until the command table lands.
-return 0;
+namespace Learn.Cli;
+
+internal static class Program
+{
+    private static int Main(string[] args) => Cli.Run(args, Console.Out, Console.Error);
+}

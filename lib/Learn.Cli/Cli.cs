@@ -1,0 +1,144 @@
+using Learn.Cli.CommandLine;
+using Learn.Cli.Commands;
+
+namespace Learn.Cli;
+
+/// <summary>
+/// The <c>learn</c> command in process: finds the verb, parses its arguments, runs it, and turns every failure
+/// into one line on stderr and an exit code (see <c>learn --help</c>). Never prints a stack trace.
+/// </summary>
+public static class Cli
+{
+    /// <summary>The verb table: one entry per verb, each defined in its own file under Commands/.</summary>
+    /// <remarks>
+    /// Adding a verb: write Commands/XCommand.cs with a static <see cref="Verb"/> (options, arguments, Run), list it
+    /// here. Help, usage and argument checking follow from the specification. In Run, throw
+    /// <see cref="CliError"/> for what the user can fix, map the library's expected exceptions to it, and let
+    /// anything else through (it ends as "internal error", exit 70). Check outputs with
+    /// <see cref="TensorFiles.CheckOutput"/> before doing work and write them atomically, last.
+    /// </remarks>
+    internal static IReadOnlyList<Verb> Verbs { get; } =
+    [
+        Conv2dCommand.Verb,
+        CompareCommand.Verb,
+    ];
+
+    /// <summary>Runs <c>learn</c> with <paramref name="args"/>, writing to the given streams; returns the exit code.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(Verbs, args, stdout, stderr);
+
+    /// <summary>Runs against a given verb table (tests use their own).</summary>
+    internal static int Run(IReadOnlyList<Verb> verbs, string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(verbs);
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        string commandPath = "learn";
+        try
+        {
+            if (args.Length == 0)
+            {
+                throw CliError.Usage(null, "missing verb (learn --help lists them)");
+            }
+
+            if (args[0] is "-h" or "--help")
+            {
+                stdout.Write(Help.TopLevel(verbs));
+                return ExitCode.Ok;
+            }
+
+            if (args[0] == "--version")
+            {
+                stdout.WriteLine(Help.Version());
+                return ExitCode.Ok;
+            }
+
+            // Walk down verb groups (learn notebooks run ...) until a verb that runs.
+            Verb? verb = null;
+            IReadOnlyList<Verb> level = verbs;
+            int next = 0;
+            while (true)
+            {
+                string word = args[next];
+                Verb? found = level.FirstOrDefault(v => v.Name == word);
+                if (found is null)
+                {
+                    string kind = verb is null ? "verb" : "sub-verb";
+                    throw word.StartsWith('-')
+                        ? CliError.Usage(word, $"unknown option here; options go after the {kind} ({commandPath} --help)")
+                        : CliError.Usage(word, $"unknown {kind} ({commandPath} --help lists them)");
+                }
+
+                verb = found;
+                commandPath += " " + verb.Name;
+                next++;
+                if (verb.Subverbs.Count == 0)
+                {
+                    break;
+                }
+
+                if (next == args.Length || args[next] is "-h" or "--help")
+                {
+                    if (next == args.Length)
+                    {
+                        throw CliError.Usage(null, $"missing sub-verb: one of {string.Join(", ", verb.Subverbs.Select(v => v.Name))}");
+                    }
+
+                    stdout.Write(Help.ForVerb(verb, commandPath));
+                    return ExitCode.Ok;
+                }
+
+                level = verb.Subverbs;
+            }
+
+            string[] rest = args[next..];
+            if (ArgParser.WantsHelp(rest))
+            {
+                stdout.Write(Help.ForVerb(verb, commandPath));
+                return ExitCode.Ok;
+            }
+
+            ParsedArgs parsed = ArgParser.Parse(verb, commandPath, rest);
+            Func<ParsedArgs, CliContext, int> run = verb.Run
+                ?? throw new InvalidOperationException($"verb '{commandPath}' has neither sub-verbs nor code to run");
+            return run(parsed, new CliContext(stdout, stderr, commandPath));
+        }
+        catch (CliError e)
+        {
+            stderr.WriteLine(e.Subject is null ? $"{commandPath}: {OneLine(e.Problem)}" : $"learn: {e.Subject}: {OneLine(e.Problem)}");
+            return e.ExitCode;
+        }
+        catch (InvalidDataException e)
+        {
+            // The readers name the file at the start of their messages ("W.npy: big-endian data ...").
+            stderr.WriteLine($"learn: {OneLine(e.Message)}");
+            return ExitCode.DataFailure;
+        }
+#pragma warning disable CA1031 // The last resort: a bug must still end as one line and exit 70, never a stack trace.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            stderr.WriteLine($"learn: internal error: {e.GetType().Name}: {OneLine(e.Message)}");
+            return ExitCode.InternalError;
+        }
+    }
+
+    /// <summary>
+    /// An exception message as one line: without ArgumentException's " (Parameter 'x')" suffix, newlines
+    /// folded into "; ".
+    /// </summary>
+    internal static string OneLine(Exception e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        string message = e.Message;
+        if (e is ArgumentException { ParamName: { } name })
+        {
+            message = message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal);
+        }
+
+        return OneLine(message);
+    }
+
+    internal static string OneLine(string message) =>
+        string.Join("; ", message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+}
