@@ -1,7 +1,8 @@
 using Learn.Ops;
 using Learn.Tensors;
 
-namespace Learn.Tests.Conv;
+// Not "Learn.Tests.Conv": that namespace would hide Learn.Ops.Conv from every test written as Conv.Conv2d(...).
+namespace Learn.Tests.Convolution;
 
 /// <summary>
 /// Every refusal of the convolution, with the message checked for the numbers that explain it. The messages
@@ -39,7 +40,7 @@ public class ConvErrorTests
     [Test]
     public void Input_channels_not_matching_groups_times_weight_channels()
     {
-        string m = Refusal(() => Ops.Conv.Conv2d(Tensor.Zeros(1, 5, 8, 8), Tensor.Zeros(4, 2, 3, 3), options: Opt(groups: 2)));
+        string m = Refusal(() => Conv.Conv2d(Tensor.Zeros(1, 5, 8, 8), Tensor.Zeros(4, 2, 3, 3), options: Opt(groups: 2)));
         Assert.That(m, Does.Contain("groups=2").And.Contain("[4, 2, 3, 3]").And.Contain("[1, 5, 8, 8]")
             .And.Contain("4 channels").And.Contain("got 5 channels"));
     }
@@ -48,7 +49,7 @@ public class ConvErrorTests
     [Test]
     public void Output_channels_not_divisible_by_groups()
     {
-        string m = Refusal(() => Ops.Conv.Conv2d(Tensor.Zeros(1, 6, 8, 8), Tensor.Zeros(5, 3, 3, 3), options: Opt(groups: 2)));
+        string m = Refusal(() => Conv.Conv2d(Tensor.Zeros(1, 6, 8, 8), Tensor.Zeros(5, 3, 3, 3), options: Opt(groups: 2)));
         Assert.That(m, Does.Contain("groups=2").And.Contain("divisible by 2").And.Contain("[5, 3, 3, 3]"));
     }
 
@@ -57,7 +58,7 @@ public class ConvErrorTests
     [Test]
     public void Dilated_kernel_larger_than_padded_input()
     {
-        string m = Refusal(() => Ops.Conv.Conv2d(Tensor.Zeros(2, 6, 9, 10), Tensor.Zeros(4, 3, 4, 5),
+        string m = Refusal(() => Conv.Conv2d(Tensor.Zeros(2, 6, 9, 10), Tensor.Zeros(4, 3, 4, 5),
             options: Opt(stride: [3, 2], padding: Padding.Of(2, 1), dilation: [2, 3], groups: 2)));
         Assert.That(m, Does.Contain("(13 x 12)").And.Contain("(7 x 13)").And.Contain("Kernel size can't be greater than actual input size"));
     }
@@ -78,7 +79,7 @@ public class ConvErrorTests
     [Test]
     public void Kernel_as_large_as_padded_input_is_accepted()
     {
-        Tensor y = Ops.Conv.Conv2d(Tensor.Zeros(1, 1, 3, 4), Tensor.Zeros(1, 1, 5, 2), options: Opt(padding: Padding.Of(1, 0)));
+        Tensor y = Conv.Conv2d(Tensor.Zeros(1, 1, 3, 4), Tensor.Zeros(1, 1, 5, 2), options: Opt(padding: Padding.Of(1, 0)));
         Assert.That(y.Shape, Is.EqualTo(new[] { 1, 1, 1, 3 }));
     }
 
@@ -86,7 +87,7 @@ public class ConvErrorTests
     [Test]
     public void Same_padding_with_stride()
     {
-        string m = Refusal(() => Ops.Conv.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(1, 1, 3, 3), options: Opt(stride: [1, 2], padding: Padding.Same)));
+        string m = Refusal(() => Conv.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(1, 1, 3, 3), options: Opt(stride: [1, 2], padding: Padding.Same)));
         Assert.That(m, Does.Contain("padding='same'").And.Contain("strided").And.Contain("1,2"));
     }
 
@@ -95,7 +96,7 @@ public class ConvErrorTests
     [TestCase(new[] { -1 }, "-1,-1")]
     public void Non_positive_stride(int[] stride, string shown)
     {
-        string m = Refusal(() => Ops.Conv.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(1, 1, 3, 3), options: Opt(stride: stride)));
+        string m = Refusal(() => Conv.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(1, 1, 3, 3), options: Opt(stride: stride)));
         Assert.That(m, Does.Contain("non-positive stride").And.Contain(shown));
     }
 
@@ -104,7 +105,7 @@ public class ConvErrorTests
     [TestCase(new[] { -2 }, "-2")]
     public void Non_positive_dilation(int[] dilation, string shown)
     {
-        string m = Refusal(() => Ops.Conv.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(1, 1, 3, 3), options: Opt(dilation: dilation)));
+        string m = Refusal(() => Conv.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(1, 1, 3, 3), options: Opt(dilation: dilation)));
         Assert.That(m, Does.Contain("dilation should be greater than zero").And.Contain(shown));
     }
 
@@ -113,7 +114,7 @@ public class ConvErrorTests
     [TestCase(-1)]
     public void Non_positive_groups(int groups)
     {
-        string m = Refusal(() => Ops.Conv.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(1, 1, 3, 3), options: Opt(groups: groups)));
+        string m = Refusal(() => Conv.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(1, 1, 3, 3), options: Opt(groups: groups)));
         Assert.That(m, Does.Contain("non-positive groups").And.Contain($"groups={groups}"));
     }
 
@@ -121,7 +122,7 @@ public class ConvErrorTests
     [Test]
     public void Negative_padding()
     {
-        string m = Refusal(() => Ops.Conv.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(1, 1, 3, 3), options: Opt(padding: Padding.Of(-1, 0))));
+        string m = Refusal(() => Conv.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(1, 1, 3, 3), options: Opt(padding: Padding.Of(-1, 0))));
         Assert.That(m, Does.Contain("negative padding").And.Contain("-1,0"));
     }
 
@@ -148,7 +149,7 @@ public class ConvErrorTests
     [Test]
     public void Zero_output_channels()
     {
-        string m = Refusal(() => Ops.Conv.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(0, 1, 3, 3)));
+        string m = Refusal(() => Conv.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(0, 1, 3, 3)));
         Assert.That(m, Does.Contain("at least 1 at dimension 0").And.Contain("[0, 1, 3, 3]"));
     }
 
@@ -156,7 +157,7 @@ public class ConvErrorTests
     [Test]
     public void Zero_kernel_size()
     {
-        string m = Refusal(() => Ops.Conv.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(1, 1, 0, 3)));
+        string m = Refusal(() => Conv.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(1, 1, 0, 3)));
         Assert.That(m, Does.Contain("kernel size should be greater than zero").And.Contain("(0 x 3)"));
     }
 
@@ -165,7 +166,7 @@ public class ConvErrorTests
     [TestCase(new[] { 1, 2 }, "[1, 2]")]
     public void Bias_that_does_not_fit(int[] bias, string shown)
     {
-        string m = Refusal(() => Ops.Conv.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(2, 1, 3, 3), Tensor.Zeros(bias)));
+        string m = Refusal(() => Conv.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(2, 1, 3, 3), Tensor.Zeros(bias)));
         Assert.That(m, Does.Contain("[2, 1, 3, 3]").And.Contain("1-dimensional with 2 elements").And.Contain($"bias of size {shown}"));
     }
 
@@ -173,7 +174,7 @@ public class ConvErrorTests
     [Test]
     public void Reflect_padding_not_smaller_than_input()
     {
-        string m = Refusal(() => Ops.Conv.Conv2d(Tensor.Zeros(1, 1, 5, 4), Tensor.Zeros(1, 1, 3, 3),
+        string m = Refusal(() => Conv.Conv2d(Tensor.Zeros(1, 1, 5, 4), Tensor.Zeros(1, 1, 3, 3),
             options: Opt(padding: Padding.Of(1, 4), mode: PaddingMode.Reflect)));
         Assert.That(m, Does.Contain("Padding size should be less than the corresponding input dimension")
             .And.Contain("padding (4, 4) at dimension 3").And.Contain("[1, 1, 5, 4]"));
@@ -183,7 +184,7 @@ public class ConvErrorTests
     [Test]
     public void Reflect_same_padding_not_smaller_than_input()
     {
-        string m = Refusal(() => Ops.Conv.Conv1d(Tensor.Zeros(1, 1, 4), Tensor.Zeros(1, 1, 9),
+        string m = Refusal(() => Conv.Conv1d(Tensor.Zeros(1, 1, 4), Tensor.Zeros(1, 1, 9),
             options: Opt(padding: Padding.Same, mode: PaddingMode.Reflect)));
         Assert.That(m, Does.Contain("padding (4, 4) at dimension 2").And.Contain("[1, 1, 4]"));
     }
@@ -191,7 +192,7 @@ public class ConvErrorTests
     [Test]
     public void Reflect_padding_of_size_minus_one_is_accepted()
     {
-        Tensor y = Ops.Conv.Conv2d(Tensor.Zeros(1, 1, 5, 4), Tensor.Zeros(1, 1, 3, 3), options: Opt(padding: Padding.Of(4, 3), mode: PaddingMode.Reflect));
+        Tensor y = Conv.Conv2d(Tensor.Zeros(1, 1, 5, 4), Tensor.Zeros(1, 1, 3, 3), options: Opt(padding: Padding.Of(4, 3), mode: PaddingMode.Reflect));
         Assert.That(y.Shape, Is.EqualTo(new[] { 1, 1, 11, 8 }));
     }
 
@@ -199,7 +200,7 @@ public class ConvErrorTests
     [Test]
     public void Circular_padding_larger_than_input()
     {
-        string m = Refusal(() => Ops.Conv.Conv2d(Tensor.Zeros(1, 1, 4, 4), Tensor.Zeros(1, 1, 3, 3),
+        string m = Refusal(() => Conv.Conv2d(Tensor.Zeros(1, 1, 4, 4), Tensor.Zeros(1, 1, 3, 3),
             options: Opt(padding: Padding.Of(5, 1), mode: PaddingMode.Circular)));
         Assert.That(m, Does.Contain("wrapping around more than once").And.Contain("padding (5, 5) at dimension 2").And.Contain("[1, 1, 4, 4]"));
     }
@@ -207,7 +208,7 @@ public class ConvErrorTests
     [Test]
     public void Circular_padding_equal_to_input_is_accepted()
     {
-        Tensor y = Ops.Conv.Conv1d(Tensor.Zeros(1, 1, 4), Tensor.Zeros(1, 1, 3), options: Opt(padding: Padding.Of(4), mode: PaddingMode.Circular));
+        Tensor y = Conv.Conv1d(Tensor.Zeros(1, 1, 4), Tensor.Zeros(1, 1, 3), options: Opt(padding: Padding.Of(4), mode: PaddingMode.Circular));
         Assert.That(y.Shape, Is.EqualTo(new[] { 1, 1, 10 }));
     }
 
@@ -223,7 +224,7 @@ public class ConvErrorTests
             "padding" => Opt(padding: Padding.Of(1, 1, 1)),
             _ => Opt(dilation: [1, 1, 1]),
         };
-        string m = Refusal(() => Ops.Conv.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(1, 1, 3, 3), options: options));
+        string m = Refusal(() => Conv.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(1, 1, 3, 3), options: options));
         Assert.That(m, Is.EqualTo(
             $"expected {what} to be a single integer value or a list of 2 values to match the convolution dimensions, but got {what}=[1, 1, 1]"));
     }
@@ -247,8 +248,8 @@ public class ConvErrorTests
 
     private static Tensor Run(int dims, Tensor x, Tensor w, Tensor? b, ConvOptions options) => dims switch
     {
-        1 => Ops.Conv.Conv1d(x, w, b, options),
-        2 => Ops.Conv.Conv2d(x, w, b, options),
-        _ => Ops.Conv.Conv3d(x, w, b, options),
+        1 => Conv.Conv1d(x, w, b, options),
+        2 => Conv.Conv2d(x, w, b, options),
+        _ => Conv.Conv3d(x, w, b, options),
     };
 }

@@ -2,7 +2,8 @@ using Learn.Ops;
 using Learn.Tensors;
 using Learn.Verification;
 
-namespace Learn.Tests.Conv;
+// Not "Learn.Tests.Conv": that namespace would hide Learn.Ops.Conv from every test written as Conv.Conv2d(...).
+namespace Learn.Tests.Convolution;
 
 /// <summary>
 /// Identities of the convolution family on seeded random shapes (odd sizes, tails, batch &gt; 1): each side is
@@ -24,12 +25,12 @@ public class ConvIdentityTests
             Tensor w = Random(rng, c * m, 1, geometry.Kh, geometry.Kw);
             Tensor b = Random(rng, c * m);
             ConvOptions options = geometry.Options with { Groups = c };
-            Tensor actual = Ops.Conv.Conv2d(x, w, b, options);
+            Tensor actual = Conv.Conv2d(x, w, b, options);
 
             var parts = new List<Tensor>();
             for (int ch = 0; ch < c; ch++)
             {
-                parts.Add(Ops.Conv.Conv2d(
+                parts.Add(Conv.Conv2d(
                     SliceChannels(x, ch, 1), SliceChannels(w, ch * m, m, dim: 0), SliceChannels(b, ch * m, m, dim: 0),
                     geometry.Options with { Groups = 1 }));
             }
@@ -49,12 +50,12 @@ public class ConvIdentityTests
             Tensor w = Random(rng, groups * coutG, cinG, geometry.Kh, geometry.Kw);
             Tensor? b = rng.Next(2) == 0 ? null : Random(rng, groups * coutG);
             ConvOptions options = geometry.Options with { Groups = groups };
-            Tensor actual = Ops.Conv.Conv2d(x, w, b, options);
+            Tensor actual = Conv.Conv2d(x, w, b, options);
 
             var parts = new List<Tensor>();
             for (int g = 0; g < groups; g++)
             {
-                parts.Add(Ops.Conv.Conv2d(
+                parts.Add(Conv.Conv2d(
                     SliceChannels(x, g * cinG, cinG), SliceChannels(w, g * coutG, coutG, dim: 0),
                     b is null ? null : SliceChannels(b, g * coutG, coutG, dim: 0), geometry.Options with { Groups = 1 }));
             }
@@ -79,12 +80,12 @@ public class ConvIdentityTests
             var parts3 = new List<Tensor>();
             for (int g = 0; g < groups; g++)
             {
-                parts1.Add(Ops.Conv.Conv1d(SliceChannels(x1, g * cinG, cinG), SliceChannels(w1, g * coutG, coutG, dim: 0), options: options));
-                parts3.Add(Ops.Conv.Conv3d(SliceChannels(x3, g * cinG, cinG), SliceChannels(w3, g * coutG, coutG, dim: 0), options: options));
+                parts1.Add(Conv.Conv1d(SliceChannels(x1, g * cinG, cinG), SliceChannels(w1, g * coutG, coutG, dim: 0), options: options));
+                parts3.Add(Conv.Conv3d(SliceChannels(x3, g * cinG, cinG), SliceChannels(w3, g * coutG, coutG, dim: 0), options: options));
             }
 
-            AssertClose(Ops.Conv.Conv1d(x1, w1, options: options with { Groups = groups }), CatChannels(parts1), cinG * w1.Size(2), $"conv1d trial {trial}");
-            AssertClose(Ops.Conv.Conv3d(x3, w3, options: options with { Groups = groups }), CatChannels(parts3),
+            AssertClose(Conv.Conv1d(x1, w1, options: options with { Groups = groups }), CatChannels(parts1), cinG * w1.Size(2), $"conv1d trial {trial}");
+            AssertClose(Conv.Conv3d(x3, w3, options: options with { Groups = groups }), CatChannels(parts3),
                 cinG * w3.Size(2) * w3.Size(3) * w3.Size(4), $"conv3d trial {trial}");
         }
     }
@@ -99,7 +100,7 @@ public class ConvIdentityTests
             Tensor x = Random(rng, n, cin, h, wd);
             Tensor w = Random(rng, cout, cin, 1, 1);
             Tensor b = Random(rng, cout);
-            Tensor actual = Ops.Conv.Conv2d(x, w, b, new ConvOptions { Stride = [s] });
+            Tensor actual = Conv.Conv2d(x, w, b, new ConvOptions { Stride = [s] });
 
             // Y[:, pixel] = W [C_out x C_in] * X[:, pixel] + b, over the pixels the stride keeps.
             int oh = ((h - 1) / s) + 1, ow = ((wd - 1) / s) + 1;
@@ -134,7 +135,7 @@ public class ConvIdentityTests
             int c = rng.Next(1, 4), cout = rng.Next(1, 4);
             var (x, geometry) = RandomInput(rng, c, allowDilation: true);
             Tensor w = Random(rng, cout, c, geometry.Kh, geometry.Kw);
-            Tensor actual = Ops.Conv.Conv2d(x, w, options: geometry.Options);
+            Tensor actual = Conv.Conv2d(x, w, options: geometry.Options);
 
             // Stuff d-1 zeros between taps: a kernel of size d*(k-1)+1 with the taps at multiples of d.
             int dh = geometry.Options.Dilation[0], dw = geometry.Options.Dilation[^1];
@@ -154,7 +155,7 @@ public class ConvIdentityTests
                 }
             }
 
-            Tensor expected = Ops.Conv.Conv2d(x, stuffed, options: geometry.Options with { Dilation = [1] });
+            Tensor expected = Conv.Conv2d(x, stuffed, options: geometry.Options with { Dilation = [1] });
             AssertClose(actual, expected, c * geometry.Kh * geometry.Kw, $"trial {trial}: x{x.ShapeString} w{w.ShapeString} {geometry.Options}");
         }
     }
@@ -172,10 +173,10 @@ public class ConvIdentityTests
             var (x, geometry) = RandomInput(rng, c, allowDilation: true, mode: mode);
             Tensor w = Random(rng, cout, c, geometry.Kh, geometry.Kw);
             Tensor b = Random(rng, cout);
-            Tensor actual = Ops.Conv.Conv2d(x, w, b, geometry.Options);
+            Tensor actual = Conv.Conv2d(x, w, b, geometry.Options);
 
             Tensor padded = PadAxis(PadAxis(x, 2, geometry.Before[0], geometry.After[0], mode), 3, geometry.Before[1], geometry.After[1], mode);
-            Tensor expected = Ops.Conv.Conv2d(padded, w, b, geometry.Options with { Padding = Padding.Valid, PaddingMode = PaddingMode.Zeros });
+            Tensor expected = Conv.Conv2d(padded, w, b, geometry.Options with { Padding = Padding.Valid, PaddingMode = PaddingMode.Zeros });
             AssertClose(actual, expected, c * geometry.Kh * geometry.Kw, $"trial {trial}: x{x.ShapeString} w{w.ShapeString} {geometry.Options}");
         }
     }
