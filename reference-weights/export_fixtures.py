@@ -137,6 +137,10 @@ def other_cases():
                                      ceil_mode=True, count_include_pad=cip)))
         c.append(("avg_pool2d", dict(x=[1, 2, 6, 7], kernel_size=[4, 3], stride=[3, 3], padding=[2, 1],
                                      ceil_mode=True, count_include_pad=cip)))
+        # ceil_mode's last window runs past the padded input on both axes: the divisor counts input and
+        # padding cells only (incpad 2 per axis here, excpad 1).
+        c.append(("avg_pool2d", dict(x=[2, 3, 6, 6], kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                                     count_include_pad=cip)))
     c.append(("avg_pool2d", dict(x=[2, 3, 8, 6], kernel_size=2, stride=2, padding=0, ceil_mode=False,
                                  count_include_pad=True)))
     c.append(("adaptive_avg_pool2d", dict(x=[2, 3, 7, 5], output_size=[3, 2])))
