@@ -16,6 +16,7 @@ import warnings
 import math
 import os
 import platform
+import random
 import re
 import shutil
 import sys
@@ -102,6 +103,37 @@ def conv_cases():
     for mode in ("reflect", "replicate", "circular"):
         conv(3, [1, 2, 4, 5, 6], [3, 2, 2, 3, 3], stride=[1, 2, 1], padding=[1, 2, 3], mode=mode)
     conv(3, [1, 2, 3, 4, 5], [2, 2, 2, 3, 4], padding="same", mode="circular")
+
+    # --- conv2d sweep: random combinations of everything above, drawn from a fixed seed ---
+    rng = random.Random(SEED)
+    drawn = 0
+    while drawn < 16:
+        groups = rng.choice([1, 1, 2, 3])
+        cin, cout = groups * rng.randint(1, 3), groups * rng.randint(1, 3)
+        size = [rng.randint(1, 12), rng.randint(1, 12)]
+        k = [rng.randint(1, 5), rng.randint(1, 5)]
+        d = [rng.choice([1, 1, 2, 3]), rng.choice([1, 1, 2, 3])]
+        kind = rng.choice(["int", "pair", "pair", "same", "valid"])
+        stride = 1 if kind == "same" else [rng.randint(1, 3), rng.randint(1, 3)]
+        padding = {"int": rng.randint(0, 3), "pair": [rng.randint(0, 3), rng.randint(0, 3)],
+                   "same": "same", "valid": "valid"}[kind]
+        mode = rng.choice(["zeros", "reflect", "replicate", "circular"])
+        batch = rng.choice([[], [1], [2], [3]])
+        # Keep only what PyTorch accepts: the kernel fits, reflect padding < size, circular padding <= size.
+        if kind == "same":
+            pads = [(di * (ki - 1) // 2, di * (ki - 1) - di * (ki - 1) // 2) for di, ki in zip(d, k)]
+        else:
+            p = [0, 0] if kind == "valid" else as_list(padding, 2)
+            pads = [(pi, pi) for pi in p]
+        if any(n + a + b < di * (ki - 1) + 1 for n, (a, b), di, ki in zip(size, pads, d, k)):
+            continue
+        if mode == "reflect" and any(max(ab) >= n for n, ab in zip(size, pads)):
+            continue
+        if mode == "circular" and any(max(ab) > n for n, ab in zip(size, pads)):
+            continue
+        conv(2, batch + [cin] + size, [cout, cin // groups] + k, stride=stride, padding=padding, dilation=d,
+             groups=groups, mode=mode, bias=rng.random() < 0.7)
+        drawn += 1
     return c
 
 
@@ -202,7 +234,12 @@ def build_conv(op, a, g):
             m.weight.copy_(w.double())
             if b is not None:
                 m.bias.copy_(b.double())
-            y = m(x.double())
+            if x.dim() == n + 1 and a["padding_mode"] == "circular":
+                # PyTorch 1.13's circular F.pad needs a batch dimension and fails on unbatched input
+                # ("Invalid padding size", pytorch/pytorch#104860); an unbatched conv is a batch of one.
+                y = m(x.double().unsqueeze(0)).squeeze(0)
+            else:
+                y = m(x.double())
     tensors = {"input": x, "weight": w}
     if b is not None:
         tensors["bias"] = b
