@@ -165,6 +165,97 @@ public class ImpulseTests
         }
     }
 
+    // With a padding mode the 1 also appears in the padding. Here its copies are listed forwards, from the
+    // mode's picture (the library maps each padded position back to its source instead):
+    //   reflect   mirrors about the edge cells:  -i and 2(n-1) - i
+    //   replicate the edge cell fills its side:  every padded position left of 0 when i = 0, right of n-1 when i = n-1
+    //   circular  the input repeats:             i - n and i + n
+    [TestCase(PaddingMode.Reflect, new[] { 5, 6 }, new[] { 3, 2 }, new[] { 2, 1 }, new[] { 2, 3 }, new[] { 1, 2 })]
+    [TestCase(PaddingMode.Replicate, new[] { 5, 6 }, new[] { 3, 2 }, new[] { 2, 1 }, new[] { 2, 3 }, new[] { 1, 2 })]
+    [TestCase(PaddingMode.Circular, new[] { 5, 6 }, new[] { 3, 2 }, new[] { 2, 1 }, new[] { 2, 3 }, new[] { 1, 2 })]
+    [TestCase(PaddingMode.Reflect, new[] { 4, 7 }, new[] { 2, 4 }, new[] { 1, 2 }, new[] { 3, 2 }, new[] { 2, 1 })]
+    [TestCase(PaddingMode.Replicate, new[] { 2, 3 }, new[] { 3, 3 }, new[] { 1, 1 }, new[] { 4, 5 }, new[] { 1, 1 })]
+    [TestCase(PaddingMode.Circular, new[] { 3, 4 }, new[] { 2, 3 }, new[] { 2, 1 }, new[] { 3, 4 }, new[] { 2, 1 })]
+    public void Every_impulse_position_with_a_padding_mode(PaddingMode mode, int[] input, int[] kernel, int[] stride, int[] pad, int[] dilation)
+    {
+        var options = new ConvOptions { Stride = stride, Dilation = dilation, Padding = Padding.Of(pad), PaddingMode = mode };
+        Tensor w = PowersOfTwoKernel(kernel);
+        int[] outSize = new int[2];
+        for (int a = 0; a < 2; a++)
+        {
+            while (outSize[a] * stride[a] + dilation[a] * (kernel[a] - 1) <= input[a] + 2 * pad[a] - 1)
+            {
+                outSize[a]++;
+            }
+        }
+
+        for (int ih = 0; ih < input[0]; ih++)
+        {
+            for (int iw = 0; iw < input[1]; iw++)
+            {
+                var x = Tensor.Zeros(1, 1, input[0], input[1]);
+                x[0, 0, ih, iw] = 1;
+                Tensor y = Conv.Conv2d(x, w, options: options);
+
+                var expected = new float[outSize[0] * outSize[1]];
+                foreach (int qh in Copies(ih, input[0], pad[0], mode))
+                {
+                    foreach (int qw in Copies(iw, input[1], pad[1], mode))
+                    {
+                        // The copy at padded position (qh, qw) is seen by tap (a, b) from output q/s when exact.
+                        for (int a = 0; a < kernel[0]; a++)
+                        {
+                            for (int b = 0; b < kernel[1]; b++)
+                            {
+                                int rh = qh + pad[0] - (a * dilation[0]), rw = qw + pad[1] - (b * dilation[1]);
+                                if (rh >= 0 && rw >= 0 && rh % stride[0] == 0 && rw % stride[1] == 0
+                                    && rh / stride[0] < outSize[0] && rw / stride[1] < outSize[1])
+                                {
+                                    expected[(rh / stride[0] * outSize[1]) + (rw / stride[1])] += MathF.Pow(2, (a * kernel[1]) + b);
+                                }
+                            }
+                        }
+                    }
+                }
+
+                Assert.That(y.Shape, Is.EqualTo(new[] { 1, 1, outSize[0], outSize[1] }));
+                Assert.That(y.Data, Is.EqualTo(expected), $"{mode}: impulse at ({ih}, {iw})");
+            }
+        }
+    }
+
+    /// <summary>Where input cell i shows up along an axis of size n padded by p on both sides (coordinates -p .. n+p-1).</summary>
+    private static IEnumerable<int> Copies(int i, int n, int p, PaddingMode mode)
+    {
+        var copies = new List<int> { i };
+        switch (mode)
+        {
+            case PaddingMode.Reflect:
+                copies.Add(-i);
+                copies.Add((2 * (n - 1)) - i);
+                break;
+            case PaddingMode.Replicate:
+                if (i == 0)
+                {
+                    copies.AddRange(Enumerable.Range(-p, p));
+                }
+
+                if (i == n - 1)
+                {
+                    copies.AddRange(Enumerable.Range(n, p));
+                }
+
+                break;
+            case PaddingMode.Circular:
+                copies.Add(i - n);
+                copies.Add(i + n);
+                break;
+        }
+
+        // Keep the copies inside the padded range; -0 and 2(n-1)-(n-1) coincide with i itself.
+        return copies.Where(q => q >= -p && q < n + p).Distinct();
+    }
+
     [Test]
     public void Channels_and_groups_route_the_impulse()
     {
