@@ -21,6 +21,7 @@ public static class Cli
     [
         Conv2dCommand.Verb,
         CompareCommand.Verb,
+        VerifyCommand.Verb,
     ];
 
     /// <summary>Runs <c>learn</c> with <paramref name="args"/>, writing to the given streams; returns the exit code.</summary>

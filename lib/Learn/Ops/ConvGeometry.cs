@@ -97,6 +97,18 @@ public sealed class ConvGeometry
             throw new ArgumentException($"non-positive groups is not supported (groups={groups})");
         }
 
+        if (w[0] < 1)
+        {
+            throw new ArgumentException(
+                $"Given groups={groups}, expected weight to be at least 1 at dimension 0, but got weight of size {weight.ShapeString} instead");
+        }
+
+        if (w.Skip(2).Any(k => k < 1))
+        {
+            throw new ArgumentException(
+                $"kernel size should be greater than zero, but got kernel size ({string.Join(" x ", w.Skip(2))}) in weight of size {weight.ShapeString}");
+        }
+
         if (w[0] % groups != 0)
         {
             throw new ArgumentException(
