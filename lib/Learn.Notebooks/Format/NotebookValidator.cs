@@ -459,7 +459,12 @@ public static partial class NotebookValidator
         if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number)
         {
             // Draft-04 "integer": a number without a fractional part.
-            double d = v.GetValue<double>();
+            if (v.TryGetValue(out long l))
+            {
+                return l;
+            }
+
+            double d = v.TryGetValue(out double x) ? x : v.TryGetValue(out int i) ? i : double.NaN;
             return Math.Floor(d) == d ? (long)d : null;
         }
 
