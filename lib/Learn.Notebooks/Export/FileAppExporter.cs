@@ -101,7 +101,7 @@ public static partial class FileAppExporter
             }
 
             SplitCell(code.ToString(), out string body, out string declarations);
-            statements.Append("// ---- cell ").Append(n).Append(" ----\n").Append(body.TrimEnd()).Append("\n\n");
+            statements.Append("// ---- cell ").Append(n).Append(" ----\n").Append(body.Trim('\n', '\r').TrimEnd()).Append("\n\n");
             if (declarations.Length > 0)
             {
                 types.Append("// from cell ").Append(n).Append('\n').Append(declarations.TrimEnd()).Append("\n\n");
@@ -164,8 +164,10 @@ public static partial class FileAppExporter
                     .Append("display(").Append(expr.Expression.ToString()).Append(");")
                     .Append(member.GetTrailingTrivia().ToFullString());
             }
-            else if (member is GlobalStatementSyntax)
+            else if (member is not (BaseTypeDeclarationSyntax or DelegateDeclarationSyntax or BaseNamespaceDeclarationSyntax))
             {
+                // Statements, and script variables/methods (fields and methods in script syntax),
+                // which read the same as top-level statements and local functions.
                 bodyText.Append(member.ToFullString());
             }
             else
