@@ -62,6 +62,26 @@ public class NotebookRunTests
     }
 
     [Test]
+    public void A_cell_that_ends_the_process_is_reported_on_that_cell()
+    {
+        var (result, executed) = RunBroken("host-exit.ipynb");
+        Assert.That(result.Stderr, Does.Contain("host-exit.ipynb: cell 2: the notebook host stopped during this cell: the notebook host exited with code 3"));
+        Assert.That(Text(executed.Cells[0].Outputs[0]), Is.EqualTo("alive\n"));
+    }
+
+    [Test]
+    public void A_package_used_without_its_reference_does_not_compile()
+    {
+        string dir = NewTempDir();
+        string path = Path.Combine(dir, "no-reference.ipynb");
+        // The runner ships Plotly.NET, but like Polyglot it is visible only after #r "nuget: ...".
+        File.WriteAllText(path, File.ReadAllText(Data("host-exit.ipynb")).Replace("Environment.Exit(3);", "Plotly.NET.GenericChart c = null;", StringComparison.Ordinal));
+        var result = Command(["run", path, "--out", Path.Combine(dir, "site")]);
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.Stderr, Does.Contain("cell 2, line 1: error CS0246"));
+    }
+
+    [Test]
     public void An_unknown_nuget_package_is_refused_clearly()
     {
         var (result, _) = RunBroken("unknown-package.ipynb");
