@@ -42,6 +42,26 @@ public class NotebookExportTests
         Assert.That(result.Stderr.Trim(), Does.Contain("cell 2, line 1").And.Not.Contain("\n"));
     }
 
+    [Test]
+    public void Usings_are_hoisted_types_move_last_and_trailing_values_are_displayed()
+    {
+        var notebook = new Notebook { Metadata = PolyglotMetadata.NotebookMetadata() };
+        notebook.Cells.Add(new NotebookCell { Id = "a", CellType = "markdown", Source = "# T" });
+        notebook.Cells.Add(new NotebookCell { Id = "b", CellType = "code", Metadata = PolyglotMetadata.CodeCellMetadata(), Source = "#!csharp\nusing System.Numerics;\nrecord P(int X);\nvar p = new P(1);\np.X + 1" });
+        notebook.Cells.Add(new NotebookCell { Id = "c", CellType = "code", Metadata = PolyglotMetadata.CodeCellMetadata(), Source = "Console.WriteLine(p);" });
+        string dir = NewTempDir();
+        string text = Learn.Notebooks.Export.FileAppExporter.Export(notebook, Path.Combine(NotebooksDir, "t.ipynb"), Path.Combine(dir, "t.cs"));
+        int usingAt = text.IndexOf("using System.Numerics;", StringComparison.Ordinal);
+        int valueAt = text.IndexOf("display(p.X + 1);", StringComparison.Ordinal);
+        int printAt = text.IndexOf("Console.WriteLine(p);", StringComparison.Ordinal);
+        int recordAt = text.IndexOf("record P(int X);", StringComparison.Ordinal);
+        Assert.That(new[] { usingAt, valueAt, printAt, recordAt }, Is.All.GreaterThan(0));
+        Assert.That(usingAt, Is.LessThan(valueAt));
+        Assert.That(printAt, Is.LessThan(recordAt), "types follow all top-level statements (CS8803)");
+        Assert.That(text, Does.Contain("// # T"), "markdown becomes comments");
+        Assert.That(text, Does.Not.Contain("#!csharp\n"));
+    }
+
     /// <summary>What the notebook printed as text: stream text and the text/plain of displays, in order.</summary>
     private static string TextOutputs(Notebook notebook)
     {

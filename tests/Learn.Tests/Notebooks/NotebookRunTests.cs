@@ -176,6 +176,20 @@ public class NotebookRunTests
         Assert.That(check.Stderr, Does.Contain("has stored outputs"));
     }
 
+    [Test]
+    public void Wrong_kernel_metadata_fails_check_and_run()
+    {
+        string dir = NewTempDir();
+        string path = Path.Combine(dir, "python.ipynb");
+        File.WriteAllText(path, File.ReadAllText(Data("host-exit.ipynb")).Replace("\".net-csharp\"", "\"python3\"", StringComparison.Ordinal));
+        var check = Command(["check", path]);
+        Assert.That(check.ExitCode, Is.EqualTo(1));
+        Assert.That(check.Stderr, Does.Contain("python.ipynb: metadata.kernelspec.name: must be \".net-csharp\" (found \"python3\")"));
+        var run = Command(["run", path, "--out", Path.Combine(dir, "site")]);
+        Assert.That(run.ExitCode, Is.EqualTo(1));
+        Assert.That(run.Stderr, Does.Contain("metadata.kernelspec.name"));
+    }
+
     [TestCase(new[] { "run", "--bogus" }, "unknown option '--bogus'")]
     [TestCase(new[] { "run", "no/such.ipynb" }, "no/such.ipynb: no such file or folder")]
     [TestCase(new[] { "run", "--timeout", "soon" }, "--timeout: 'soon' is not a positive number")]
