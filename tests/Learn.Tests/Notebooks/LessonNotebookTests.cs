@@ -16,8 +16,8 @@ public class LessonNotebookTests
     public void Lesson_runs_without_error(string path)
     {
         string before = File.ReadAllText(path);
-        string dir = NewTempDir();
-        var result = Command(["run", path, "--out", dir]);
+        var result = RunLesson(path);
+        string dir = result.OutDir;
         Assert.That(result.ExitCode, Is.Zero, result.Stdout + result.Stderr);
         string name = Path.GetFileNameWithoutExtension(path);
         Assert.That(File.Exists(Path.Combine(dir, name + ".ipynb")), Is.True);

@@ -11,10 +11,9 @@ public class NotebookExportTests
     [Test]
     public void The_exported_sample_prints_the_same_text_as_the_notebook()
     {
-        EnsureLearnReleaseBuilt();
         string sample = Path.Combine(NotebooksDir, "00-sample.ipynb");
-        string dir = NewTempDir();
-        var run = Command(["run", sample, "--out", dir]);
+        var run = RunLesson(sample);
+        string dir = run.OutDir;
         Assert.That(run.ExitCode, Is.Zero, run.Stdout + run.Stderr);
         string expected = TextOutputs(NotebookJson.Load(Path.Combine(dir, "00-sample.ipynb")));
 

@@ -25,7 +25,29 @@ internal static class NotebookTestSupport
         return Command(["run", Data("outputs.ipynb"), "--out", dir]) with { OutDir = dir };
     });
 
+    private static readonly Dictionary<string, CommandResult> LessonRuns = [];
+
     public static string RepoRoot => Root.Value;
+
+    /// <summary>This test run's scratch folder; <see cref="NotebookTestCleanup"/> removes it at the end.</summary>
+    public static string TempRoot { get; } = Path.Combine(Path.GetTempPath(), "learn-notebook-tests", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>A lesson executed once into its own folder, shared by the tests that read its results.</summary>
+    public static CommandResult RunLesson(string path)
+    {
+        lock (LessonRuns)
+        {
+            if (!LessonRuns.TryGetValue(path, out var result))
+            {
+                EnsureLearnReleaseBuilt();
+                string dir = NewTempDir();
+                result = Command(["run", path, "--out", dir]) with { OutDir = dir };
+                LessonRuns[path] = result;
+            }
+
+            return result;
+        }
+    }
 
     public static string NotebooksDir => Path.Combine(RepoRoot, "notebooks");
 
@@ -36,7 +58,7 @@ internal static class NotebookTestSupport
 
     public static string NewTempDir()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "learn-notebook-tests", Guid.NewGuid().ToString("N")[..12]);
+        string dir = Path.Combine(TempRoot, Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(dir);
         return dir;
     }
@@ -75,5 +97,19 @@ internal static class NotebookTestSupport
         string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
         p.WaitForExit();
         Assert.That(p.ExitCode, Is.Zero, $"building the Release library for the lessons failed:\n{output}");
+    }
+}
+
+/// <summary>Removes the executed copies and pages the notebook tests wrote.</summary>
+[SetUpFixture]
+public sealed class NotebookTestCleanup
+{
+    [OneTimeTearDown]
+    public void RemoveScratch()
+    {
+        if (Directory.Exists(NotebookTestSupport.TempRoot))
+        {
+            Directory.Delete(NotebookTestSupport.TempRoot, recursive: true);
+        }
     }
 }
