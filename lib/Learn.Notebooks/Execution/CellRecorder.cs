@@ -110,23 +110,30 @@ public sealed class CellRecorder : IDisplaySink
 }
 
 /// <summary>A <see cref="TextWriter"/> that sends Console output of the running cell to a <see cref="CellRecorder"/>.</summary>
-internal sealed class RecorderWriter(CellRecorder recorder, string stream) : TextWriter
+internal sealed class RecorderWriter : TextWriter
 {
+    private readonly CellRecorder _recorder;
+    private readonly string _stream;
+
+    public RecorderWriter(CellRecorder recorder, string stream)
+    {
+        _recorder = recorder;
+        _stream = stream;
+        // Outputs use \n on every OS, so executed files do not depend on where they ran.
+        NewLine = "\n";
+    }
+
     public override Encoding Encoding => Encoding.UTF8;
 
-    public override void Write(char value) => recorder.Write(stream, value.ToString());
+    public override void Write(char value) => _recorder.Write(_stream, value.ToString());
 
     public override void Write(string? value)
     {
         if (!string.IsNullOrEmpty(value))
         {
-            recorder.Write(stream, value);
+            _recorder.Write(_stream, value);
         }
     }
 
     public override void Write(char[] buffer, int index, int count) => Write(new string(buffer, index, count));
-
-    // Console.WriteLine on Windows would write \r\n; notebooks here are written with \n everywhere.
-    [System.Diagnostics.CodeAnalysis.AllowNull]
-    public override string NewLine { get => "\n"; set { } }
 }
