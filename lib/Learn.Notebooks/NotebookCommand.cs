@@ -17,7 +17,7 @@ public static class NotebookCommand
     public const double DefaultTimeoutSeconds = 300;
 
     private const string Usage =
-        "usage: learn notebooks run [PATHS...] [--out DIR] [--inplace] [--timeout SECONDS]\n" +
+        "Usage: learn notebooks run [PATHS...] [--out DIR] [--inplace] [--timeout SECONDS]\n" +
         "       learn notebooks check [PATHS...]\n" +
         "       learn notebooks export NOTEBOOK --to cs [--out FILE]";
 

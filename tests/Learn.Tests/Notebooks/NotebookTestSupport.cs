@@ -82,13 +82,13 @@ internal static class NotebookTestSupport
     /// </summary>
     public static void EnsureLearnReleaseBuilt()
     {
-        string dll = Path.Combine(RepoRoot, "lib", "Learn", "bin", "Release", "net10.0", "Learn.dll");
+        string dll = Path.Combine(RepoRoot, "lib", "Learn", "bin", "Release", "net8.0", "Learn.dll");
         if (File.Exists(dll))
         {
             return;
         }
 
-        var psi = new ProcessStartInfo("dotnet", ["build", Path.Combine(RepoRoot, "lib", "Learn", "Learn.csproj"), "-c", "Release", "-f", "net10.0", "-nologo", "-v", "q"])
+        var psi = new ProcessStartInfo("dotnet", ["build", Path.Combine(RepoRoot, "lib", "Learn", "Learn.csproj"), "-c", "Release", "-f", "net8.0", "-nologo", "-v", "q"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
