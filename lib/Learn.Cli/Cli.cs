@@ -22,6 +22,7 @@ public static class Cli
         Conv2dCommand.Verb,
         CompareCommand.Verb,
         VerifyCommand.Verb,
+        NotebooksCommand.Verb,
     ];
 
     /// <summary>Runs <c>learn</c> with <paramref name="args"/>, writing to the given streams; returns the exit code.</summary>
@@ -73,6 +74,11 @@ public static class Cli
                 verb = found;
                 commandPath += " " + verb.Name;
                 next++;
+                if (verb.RunUnparsed is { } runUnparsed)
+                {
+                    return runUnparsed(args[next..], new CliContext(stdout, stderr, commandPath));
+                }
+
                 if (verb.Subverbs.Count == 0)
                 {
                     break;

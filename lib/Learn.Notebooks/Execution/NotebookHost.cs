@@ -1,0 +1,78 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Learn.Notebooks.Format;
+using Learn.Notebooks.Kernel;
+
+namespace Learn.Notebooks.Execution;
+
+/// <summary>
+/// The child process side: runs one notebook's code cells in order and reports each cell on stdout
+/// (see <see cref="HostProtocol"/>). It stops at the first failing cell. The parent kills it at the timeout.
+/// </summary>
+public static class NotebookHost
+{
+    /// <summary>Entry point of Learn.Notebooks.Host: <c>host NOTEBOOK.ipynb</c>.</summary>
+    public static int Main(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (args.Length != 2 || args[0] != HostProtocol.Verb)
+        {
+            Console.Error.WriteLine("usage: Learn.Notebooks.Host host NOTEBOOK.ipynb (started by `learn notebooks run`)");
+            return 2;
+        }
+
+        var protocol = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = true, NewLine = "\n" };
+        try
+        {
+            return RunAsync(Path.GetFullPath(args[1]), protocol).GetAwaiter().GetResult();
+        }
+        catch (NotebookFormatException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+    }
+
+    private static async Task<int> RunAsync(string path, StreamWriter protocol)
+    {
+        var notebook = NotebookJson.Load(path);
+        string dir = Path.GetDirectoryName(path)!;
+        // Polyglot starts the kernel with --working-dir <notebook folder>: relative paths mean that folder.
+        Environment.CurrentDirectory = dir;
+        var recorder = new CellRecorder();
+        NotebookOutput.Sink = recorder;
+        var kernel = new ScriptKernel(dir, recorder);
+        await kernel.WarmUpAsync().ConfigureAwait(false);
+        Console.SetOut(new RecorderWriter(recorder, "stdout"));
+        Console.SetError(new RecorderWriter(recorder, "stderr"));
+        Send(protocol, new JsonObject { ["event"] = "ready" });
+        for (int i = 0; i < notebook.Cells.Count; i++)
+        {
+            var cell = notebook.Cells[i];
+            if (!cell.IsCode)
+            {
+                continue;
+            }
+
+            Send(protocol, new JsonObject { ["event"] = "start", ["cell"] = i + 1 });
+            var outcome = await kernel.RunAsync(cell.Source, i + 1).ConfigureAwait(false);
+            Send(protocol, new JsonObject
+            {
+                ["cell"] = i + 1,
+                ["event"] = "done",
+                ["failed"] = outcome.Failed,
+                ["line"] = outcome.Line,
+                ["message"] = outcome.Message,
+                ["outputs"] = new JsonArray(outcome.Outputs.Select(o => (JsonNode)o).ToArray()),
+            });
+            if (outcome.Failed)
+            {
+                return 1;
+            }
+        }
+
+        return 0;
+    }
+
+    private static void Send(StreamWriter protocol, JsonObject message) => protocol.WriteLine(message.ToJsonString());
+}
