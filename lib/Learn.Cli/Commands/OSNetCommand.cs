@@ -133,6 +133,11 @@ internal static class OSNetCommand
         {
             throw CliError.Usage("--impl", $"'{args.Text("--impl")}' does not support a layer of {variant}: {Cli.OneLine(e)}");
         }
+        catch (ArgumentException e) when (e is not ArgumentNullException)
+        {
+            // The library refuses what PyTorch refuses, naming the layer (the symbolic pass catches most first).
+            throw CliError.Failure(inputPath, Cli.OneLine(e));
+        }
         catch (Exception e) when (staging is not null && e is IOException or UnauthorizedAccessException)
         {
             throw CliError.Failure(activations, $"cannot write the activations: {Cli.OneLine(e)}");
