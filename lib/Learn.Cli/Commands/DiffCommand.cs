@@ -22,7 +22,7 @@ internal static class DiffCommand
         Summary = "compare two activation dumps layer by layer and name the first layer that diverges; exit 1 if any does",
         Description =
             "Each folder holds one <layer>.npy per module call, named as learn osnet --activations names them\n" +
-            "(conv1.conv, conv2.0.conv2a.0.conv1, conv2.0.gate, conv2.0.gate@2 ...). DIR_A is the dump under test\n" +
+            "(conv1.conv, conv2.0.conv2b.1.conv2, conv2.0.gate, conv2.0.gate@2 ...). DIR_A is the dump under test\n" +
             "(e.g. your port's), DIR_B the expected one; a layer is close when every element satisfies\n" +
             "|a - b| <= atol + rtol*|b|. The layers are taken in the order they ran, from the activations.json index\n" +
             "that learn osnet writes: DIR_A's if it has one, else DIR_B's (one of them must). Layers only in one\n" +
