@@ -22,6 +22,10 @@ public static class Cli
         Conv2dCommand.Verb,
         CompareCommand.Verb,
         VerifyCommand.Verb,
+        OSNetCommand.Verb,
+        CostCommand.Verb,
+        DiffCommand.Verb,
+        ConvertCommand.Verb,
         NotebooksCommand.Verb,
     ];
 

@@ -1,4 +1,3 @@
-using System.Text;
 using Learn.Tensors;
 
 namespace Learn.IO;
@@ -52,25 +51,36 @@ public sealed class StateDictMatch
     /// <summary>True when every expected tensor is present with its shape and nothing else is.</summary>
     public bool IsExact => Missing.Count == 0 && Unexpected.Count == 0 && Mismatched.Count == 0;
 
-    /// <summary>A readable report: a summary line, then one line per missing, unexpected or mis-shaped name.</summary>
-    public string Report
+    /// <summary>A readable report: <see cref="Summary"/>, then <see cref="Details"/>, one line each.</summary>
+    public string Report => string.Join('\n', Details.Prepend(Summary));
+
+    /// <summary>The report's first line: whether the checkpoint matches, and how many names are off in each way.</summary>
+    public string Summary
     {
         get
         {
             int expected = Matched.Count + Missing.Count + Mismatched.Count;
             string from = Source is null ? "the checkpoint" : Source;
-            if (IsExact)
-            {
-                return $"{from} matches the model: all {expected} tensors present with their shapes";
-            }
+            return IsExact
+                ? $"{from} matches the model: all {expected} tensors present with their shapes"
+                : $"{from} does not match the model: {Missing.Count} missing, {Unexpected.Count} unexpected, " +
+                  $"{Mismatched.Count} with the wrong shape; {Matched.Count} of {expected} expected tensors match";
+        }
+    }
 
-            var text = new StringBuilder();
-            text.Append($"{from} does not match the model: {Missing.Count} missing, {Unexpected.Count} unexpected, ")
-                .Append($"{Mismatched.Count} with the wrong shape; {Matched.Count} of {expected} expected tensors match");
-            List(text, "missing    ", Missing.Select(m => $"{m.Name} {Tensor.Format(m.Shape)}"));
-            List(text, "unexpected ", Unexpected.Select(u => $"{u.Name} {Tensor.Format(u.Shape)}"));
-            List(text, "wrong shape", Mismatched.Select(m => $"{m.Name}: model {Tensor.Format(m.Expected)}, checkpoint {Tensor.Format(m.Actual)}"));
-            return text.ToString();
+    /// <summary>
+    /// One indented line per missing, unexpected or mis-shaped name (at most <see cref="ListedPerCategory"/> per
+    /// category, then a count of the rest); empty when the match is exact.
+    /// </summary>
+    public IReadOnlyList<string> Details
+    {
+        get
+        {
+            var lines = new List<string>();
+            List(lines, "missing    ", Missing.Select(m => $"{m.Name} {Tensor.Format(m.Shape)}"));
+            List(lines, "unexpected ", Unexpected.Select(u => $"{u.Name} {Tensor.Format(u.Shape)}"));
+            List(lines, "wrong shape", Mismatched.Select(m => $"{m.Name}: model {Tensor.Format(m.Expected)}, checkpoint {Tensor.Format(m.Actual)}"));
+            return lines;
         }
     }
 
@@ -79,9 +89,9 @@ public sealed class StateDictMatch
 
     /// <summary>Compares <paramref name="expected"/> with <paramref name="actual"/>; never throws on a mismatch.</summary>
     /// <param name="expected">The model's tensors, in its order.</param>
-    /// <param name="actual">The checkpoint's state_dict (normally <see cref="StateDict.Normalized"/>).</param>
+    /// <param name="actual">The checkpoint's state_dict (normally <see cref="StateDict.Normalized"/>), enumerated in its order.</param>
     /// <param name="source">The checkpoint's file name for the report, if any.</param>
-    public static StateDictMatch Compare(IEnumerable<TensorSpec> expected, StateDict actual, string? source = null)
+    public static StateDictMatch Compare(IEnumerable<TensorSpec> expected, IReadOnlyDictionary<string, Tensor> actual, string? source = null)
     {
         ArgumentNullException.ThrowIfNull(expected);
         ArgumentNullException.ThrowIfNull(actual);
@@ -119,7 +129,7 @@ public sealed class StateDictMatch
     /// Non-strict returns the report for the caller to print, loading only <see cref="Matched"/>.
     /// </summary>
     /// <exception cref="StateDictMismatchException">Strict, and something is missing, unexpected or mis-shaped.</exception>
-    public static StateDictMatch Check(IEnumerable<TensorSpec> expected, StateDict actual, bool strict = true, string? source = null)
+    public static StateDictMatch Check(IEnumerable<TensorSpec> expected, IReadOnlyDictionary<string, Tensor> actual, bool strict = true, string? source = null)
     {
         StateDictMatch match = Compare(expected, actual, source);
         if (strict && !match.IsExact)
@@ -130,20 +140,20 @@ public sealed class StateDictMatch
         return match;
     }
 
-    private static void List(StringBuilder text, string label, IEnumerable<string> lines)
+    private static void List(List<string> lines, string label, IEnumerable<string> items)
     {
         int n = 0;
-        foreach (string line in lines)
+        foreach (string item in items)
         {
             if (n++ < ListedPerCategory)
             {
-                text.Append('\n').Append("  ").Append(label).Append("  ").Append(line);
+                lines.Add($"  {label}  {item}");
             }
         }
 
         if (n > ListedPerCategory)
         {
-            text.Append('\n').Append("  ").Append(label).Append($"  ... and {n - ListedPerCategory} more");
+            lines.Add($"  {label}  ... and {n - ListedPerCategory} more");
         }
     }
 }

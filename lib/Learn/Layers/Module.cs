@@ -1,4 +1,5 @@
 using Learn.Analysis;
+using Learn.IO;
 using Learn.Tensors;
 
 namespace Learn.Layers;
@@ -139,50 +140,33 @@ public abstract class Module
     /// <summary>
     /// Copies the tensors of <paramref name="stateDict"/> into this module's parameters and buffers by name.
     /// Keys ending in <c>num_batches_tracked</c> are ignored. Strict (the default): if any key is missing,
-    /// unexpected or of another shape, throws <see cref="StateDictException"/> listing all of them and changes
-    /// nothing. Non-strict: loads every key whose name and shape match and returns the same report (unlike
-    /// torchreid, which loads silently).
+    /// unexpected or of another shape, throws <see cref="StateDictMismatchException"/> listing all of them and
+    /// changes nothing. Non-strict: loads every key whose name and shape match (<see cref="StateDictMatch.Matched"/>)
+    /// and returns the same report (unlike torchreid, which loads silently). The comparison and the report are
+    /// <see cref="StateDictMatch"/>'s, the same that checks a checkpoint file.
     /// </summary>
-    public StateDictReport LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true)
+    /// <exception cref="StateDictMismatchException">Strict, and the names or shapes do not match.</exception>
+    public StateDictMatch LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
-        var own = NamedTensors().ToList();
-        var ownNames = own.Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
-        var missing = new List<string>();
-        var mismatched = new List<ShapeMismatch>();
-        var toLoad = new List<(Tensor Target, Tensor Source)>();
-        foreach (var (name, target) in own)
+        var own = NamedTensors().ToList(); // the model's order, which the report follows
+        var target = own.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        var source = new StateDict();
+        foreach (var (name, tensor) in stateDict)
         {
-            if (!stateDict.TryGetValue(name, out Tensor? source))
+            if (!IsIgnored(name))
             {
-                missing.Add(name);
-            }
-            else if (!source.SameShape(target))
-            {
-                mismatched.Add(new ShapeMismatch(name, target.Shape, source.Shape));
-            }
-            else
-            {
-                toLoad.Add((target, source));
+                source.Add(name, tensor);
             }
         }
 
-        var unexpected = stateDict.Keys
-            .Where(k => !ownNames.Contains(k) && !IsIgnored(k))
-            .Order(StringComparer.Ordinal)
-            .ToList();
-        var report = new StateDictReport(missing, unexpected, mismatched, toLoad.Count);
-        if (strict && !report.IsClean)
+        StateDictMatch match = StateDictMatch.Check(own.Select(p => new TensorSpec(p.Key, p.Value.Shape)), source, strict, "the state_dict");
+        foreach (string name in match.Matched)
         {
-            throw new StateDictException(report);
+            Array.Copy(source[name].Data, target[name].Data, target[name].Length);
         }
 
-        foreach (var (target, source) in toLoad)
-        {
-            Array.Copy(source.Data, target.Data, target.Length);
-        }
-
-        return report;
+        return match;
     }
 
     /// <summary>

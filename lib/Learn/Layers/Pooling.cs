@@ -104,6 +104,12 @@ internal static class Pool
         int Out(int size)
         {
             int numerator = size + 2 * p - span;
+            if (numerator < 0)
+            {
+                // C# division truncates towards zero; PyTorch's floor would give an empty output here.
+                throw new ArgumentException($"{name}: input {input.ShapeString} is smaller than the window");
+            }
+
             int o = (options.CeilMode ? (numerator + st - 1) / st : numerator / st) + 1;
             if (options.CeilMode && (o - 1) * st >= size + p)
             {

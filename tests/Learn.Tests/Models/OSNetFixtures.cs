@@ -11,7 +11,8 @@ namespace Learn.Tests.Models;
 
 /// <summary>
 /// Access to reference-weights/osnet (made by export_osnet.py) and the forward passes the tests share: each
-/// variant runs once per test session, at batch 2 and per sample, however many tests look at it.
+/// variant runs once per test session, at batch 2 and per sample, however many tests look at it, with its
+/// weights loaded from a safetensors checkpoint file.
 /// </summary>
 internal static class OSNetFixtures
 {
@@ -45,6 +46,47 @@ internal static class OSNetFixtures
         OSNet model = OSNet.Create(variant, NumClasses);
         model.LoadStateDict(FixtureWeights.For(model, variant, Seed));
         return model;
+    }
+
+    /// <summary>True for the variants whose generated checkpoint carries DataParallel's <c>module.</c> prefixes.</summary>
+    public static bool HasModulePrefix(string variant) => Array.IndexOf(Variants, variant) % 2 == 1;
+
+    /// <summary>
+    /// Writes the generated weights of <paramref name="variant"/> as a safetensors checkpoint at <paramref name="path"/>,
+    /// in state_dict order, with <c>module.</c> prefixes when <see cref="HasModulePrefix"/>.
+    /// </summary>
+    public static void WriteCheckpoint(string variant, string path)
+    {
+        OSNet model = OSNet.Create(variant, NumClasses);
+        var weights = FixtureWeights.For(model, variant, Seed);
+        var stateDict = new StateDict();
+        foreach (var (name, _) in model.NamedTensors())
+        {
+            stateDict.Add(HasModulePrefix(variant) ? "module." + name : name, weights[name]);
+        }
+
+        SafeTensors.Write(path, stateDict);
+    }
+
+    /// <summary>
+    /// The variant loaded strictly from a real checkpoint file: the generated weights written by
+    /// <see cref="WriteCheckpoint"/> and read back by <see cref="Checkpoint.Load"/>, so the golden runs of every
+    /// variant also cover the loader (OSNetCheckpointTests checks the loaded tensors bit for bit).
+    /// </summary>
+    public static OSNet BuildFromCheckpoint(string variant)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"learn-{variant}-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            WriteCheckpoint(variant, path);
+            OSNet model = OSNet.Create(variant, NumClasses);
+            model.LoadStateDict(Checkpoint.Load(path));
+            return model;
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     /// <summary>The shared forward pass of <paramref name="variant"/> on the fixture input.</summary>
@@ -87,7 +129,7 @@ internal static class OSNetFixtures
 
         public static Run Of(string variant)
         {
-            OSNet model = Build(variant);
+            OSNet model = BuildFromCheckpoint(variant);
             Tensor x = Read(Manifest.GetProperty("input").GetProperty("file").GetString()!);
             var recorder = new ActivationRecorder(name => Stages.Contains(name));
             int batch = x.Size(0), sample = x.Length / batch;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Learn.IO;
 using Learn.Layers;
 using Learn.Models;
 using Learn.Tensors;
@@ -86,13 +87,13 @@ public class StateDictTests
         dict["conv2.0.conv2b.1.conv2.weight"] = Tensor.Zeros(16, 1, 5, 5);
         dict["conv9.weight"] = Tensor.Zeros(1);
         dict["conv1.bn.num_batches_tracked"] = Tensor.Zeros(1); // ignored, as PyTorch's counter
-        var ex = Assert.Throws<StateDictException>(() => model.LoadStateDict(dict))!;
-        Assert.That(ex.Report.Missing, Is.EqualTo(new[] { "conv2.0.gate.fc1.bias", "fc.1.running_var" }));
-        Assert.That(ex.Report.Unexpected, Is.EqualTo(new[] { "conv9.weight" }));
-        Assert.That(ex.Report.Mismatched.Single().Key, Is.EqualTo("conv2.0.conv2b.1.conv2.weight"));
-        Assert.That(ex.Report.Mismatched.Single().Expected, Is.EqualTo(new[] { 16, 1, 3, 3 }));
-        Assert.That(ex.Message, Does.Contain("missing: conv2.0.gate.fc1.bias").And.Contain("unexpected: conv9.weight")
-            .And.Contain("conv2.0.conv2b.1.conv2.weight: expected [16, 1, 3, 3], got [16, 1, 5, 5]"));
+        var ex = Assert.Throws<StateDictMismatchException>(() => model.LoadStateDict(dict))!;
+        Assert.That(ex.Match!.Missing.Select(m => m.Name), Is.EqualTo(new[] { "conv2.0.gate.fc1.bias", "fc.1.running_var" }));
+        Assert.That(ex.Match.Unexpected.Select(u => u.Name), Is.EqualTo(new[] { "conv9.weight" }));
+        Assert.That(ex.Match.Mismatched.Single().Name, Is.EqualTo("conv2.0.conv2b.1.conv2.weight"));
+        Assert.That(ex.Match.Mismatched.Single().Expected, Is.EqualTo(new[] { 16, 1, 3, 3 }));
+        Assert.That(ex.Message, Does.Contain("missing      conv2.0.gate.fc1.bias").And.Contain("unexpected   conv9.weight")
+            .And.Contain("conv2.0.conv2b.1.conv2.weight: model [16, 1, 3, 3], checkpoint [16, 1, 5, 5]"));
         Assert.That(model.Conv1.Conv.Weight.Data.All(v => v == 0), Is.True, "a failed strict load must not change the model");
     }
 
@@ -103,10 +104,10 @@ public class StateDictTests
         var dict = FixtureWeights.For(model, "osnet_x0_25", Seed);
         dict.Remove("classifier.weight");
         dict["classifier.bias"] = Tensor.Zeros(1000); // another num_classes: torchreid skips it silently
-        StateDictReport report = model.LoadStateDict(dict, strict: false);
-        Assert.That(report.Missing, Is.EqualTo(new[] { "classifier.weight" }));
-        Assert.That(report.Mismatched.Select(m => m.Key), Is.EqualTo(new[] { "classifier.bias" }));
-        Assert.That(report.Loaded, Is.EqualTo(model.NamedTensors().Count() - 2));
+        StateDictMatch report = model.LoadStateDict(dict, strict: false);
+        Assert.That(report.Missing.Select(m => m.Name), Is.EqualTo(new[] { "classifier.weight" }));
+        Assert.That(report.Mismatched.Select(m => m.Name), Is.EqualTo(new[] { "classifier.bias" }));
+        Assert.That(report.Matched, Has.Count.EqualTo(model.NamedTensors().Count() - 2));
         Assert.That(model.Conv1.Conv.Weight.Data, Is.EqualTo(dict["conv1.conv.weight"].Data));
         Assert.That(model.Classifier.Bias!.Data.All(v => v == 0), Is.True);
     }
