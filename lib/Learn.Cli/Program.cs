@@ -1,0 +1,2 @@
+// Placeholder entry point until the command table lands.
+return 0;

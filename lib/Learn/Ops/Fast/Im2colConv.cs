@@ -1,0 +1,117 @@
+namespace Learn.Ops.Fast;
+
+/// <summary>
+/// General convolution (any kernel, stride, dilation, padding, padding mode, groups) as im2col + the packed
+/// GEMM, per group. The im2col matrix is never built whole: each NR-column panel of it is gathered straight
+/// into the GEMM's per-thread panel buffer ("implicit im2col"), so the workspace is K x NR floats.
+/// </summary>
+/// <remarks>
+/// Row kk = ((ci*kd + td)*kh + th)*kw + tw of the panel holds, for each output position (od, oh, ow) of the
+/// panel, the input value x[n, g*(C_in/G) + ci, od*sd - pd + td*dd, oh*sh - ph + th*dh, ow*sw - pw + tw*dw];
+/// positions in the padding read what <see cref="PaddingModes.SourceIndex"/> says (zero for zeros mode).
+/// That row order is the weight's own layout, so A is w as stored.
+/// </remarks>
+internal readonly struct Im2colConv : IPanelSource
+{
+    private readonly ConvGeometry _g;
+    private readonly float[] _x;
+    private readonly PaddingMode _mode;
+
+    private Im2colConv(ConvGeometry g, float[] x, PaddingMode mode)
+    {
+        _g = g;
+        _x = x;
+        _mode = mode;
+    }
+
+    /// <summary>y = conv(x, w) + b for any geometry.</summary>
+    public static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, PaddingMode mode, bool relu)
+    {
+        int positions = g.Axes[0].Output * g.Axes[1].Output * g.Axes[2].Output;
+        var source = new Im2colConv(g, x, mode);
+        PackedGemm.Run(g.Batch, g.Groups, g.OutPerGroup, g.ReductionLength, positions, w, b, y, source, relu);
+    }
+
+    /// <inheritdoc />
+    public void Pack(int n, int group, int j0, int cols, Span<float> panel)
+    {
+        int nr = PackedGemm.NR;
+        ConvAxis ad = _g.Axes[0], ah = _g.Axes[1], aw = _g.Axes[2];
+        int inPerGroup = _g.InPerGroup;
+        int taps = ad.Kernel * ah.Kernel * aw.Kernel;
+        if (cols < nr)
+        {
+            for (int kk = 0; kk < inPerGroup * taps; kk++)
+            {
+                panel.Slice((kk * nr) + cols, nr - cols).Clear();
+            }
+        }
+
+        // The panel's positions j0 .. j0+cols-1 cut into runs along one output row (fixed od, oh).
+        int t = 0;
+        while (t < cols)
+        {
+            int j = j0 + t;
+            int ow0 = j % aw.Output;
+            int rowIndex = j / aw.Output;
+            int oh = rowIndex % ah.Output, od = rowIndex / ah.Output;
+            int len = Math.Min(cols - t, aw.Output - ow0);
+            GatherRun(n, group, od, oh, ow0, len, t, panel);
+            t += len;
+        }
+    }
+
+    /// <summary>Fills columns [t0, t0+len) of every panel row for the output run (od, oh, ow0 .. ow0+len-1).</summary>
+    private void GatherRun(int n, int group, int od, int oh, int ow0, int len, int t0, Span<float> panel)
+    {
+        int nr = PackedGemm.NR;
+        ConvAxis ad = _g.Axes[0], ah = _g.Axes[1], aw = _g.Axes[2];
+        int inPerGroup = _g.InPerGroup;
+        int kk = 0;
+        for (int ci = 0; ci < inPerGroup; ci++)
+        {
+            long channel = ((long)n * _g.InChannels) + ((long)group * inPerGroup) + ci;
+            for (int td = 0; td < ad.Kernel; td++)
+            {
+                int id = PaddingModes.SourceIndex(ad.InputIndex(od, td), ad.Input, _mode);
+                for (int th = 0; th < ah.Kernel; th++)
+                {
+                    int ih = PaddingModes.SourceIndex(ah.InputIndex(oh, th), ah.Input, _mode);
+                    long rowStart = ((channel * ad.Input + id) * ah.Input + ih) * aw.Input;
+                    for (int tw = 0; tw < aw.Kernel; tw++, kk++)
+                    {
+                        Span<float> dst = panel.Slice((kk * nr) + t0, len);
+                        if (id < 0 || ih < 0)
+                        {
+                            dst.Clear(); // a whole row of zero padding
+                            continue;
+                        }
+
+                        int iw0 = aw.InputIndex(ow0, tw);
+                        int last = iw0 + ((len - 1) * aw.Stride);
+                        if (aw.Stride == 1 && iw0 >= 0 && last < aw.Input)
+                        {
+                            _x.AsSpan((int)(rowStart + iw0), len).CopyTo(dst);
+                        }
+                        else if (iw0 >= 0 && last < aw.Input)
+                        {
+                            ReadOnlySpan<float> src = _x.AsSpan((int)(rowStart + iw0), last - iw0 + 1);
+                            for (int u = 0; u < len; u++)
+                            {
+                                dst[u] = src[u * aw.Stride];
+                            }
+                        }
+                        else
+                        {
+                            for (int u = 0; u < len; u++)
+                            {
+                                int iw = PaddingModes.SourceIndex(iw0 + (u * aw.Stride), aw.Input, _mode);
+                                dst[u] = iw < 0 ? 0f : _x[rowStart + iw];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
