@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Globalization;
+using Learn.Ops.Fast;
+
+namespace Learn.Bench;
+
+/// <summary>
+/// The first look (<c>Learn.Bench --quick</c>, meant for <c>learn bench --quick</c>): every case, every peer,
+/// 1 and 2 threads, timed with a Stopwatch loop (median of single calls after warm-up), in well under a
+/// minute. Each peer's output is first checked against the naive reference with the tolerance rule.
+/// Prints one Markdown table.
+/// </summary>
+public static class QuickBench
+{
+    private static readonly string[] Timed = [Peers.Fast, Peers.LibTorch, Peers.Onnx];
+
+    /// <summary>Runs the table and writes it to <paramref name="output"/>. Returns 1 if a peer disagreed with the reference.</summary>
+    public static int Run(TextWriter output, double secondsPerMeasurement = 0.4, IReadOnlyList<int>? threadCounts = null)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        threadCounts ??= [1, 2];
+        var inv = CultureInfo.InvariantCulture;
+        int savedThreads = Parallelism.Threads;
+        bool allAgree = true;
+        output.WriteLine($"machine: {Environment.ProcessorCount} logical CPUs, Vector<float>.Count = {System.Numerics.Vector<float>.Count}, .NET {Environment.Version}");
+        output.WriteLine();
+        output.WriteLine("| case | threads | naive ms | fast ms | libtorch ms | onnxruntime ms | fast GFLOP/s | best peer GFLOP/s | fast / best peer |");
+        output.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+
+        var naive = new Dictionary<BenchCase, (double Ms, float[] Y)>();
+        foreach (BenchCase c in BenchCase.All)
+        {
+            using IConvPeer p = Peers.Create(Peers.Naive, c, 1);
+            double ms = MedianMs(p.Run, 0, minReps: 3);
+            naive[c] = (ms, p.Output());
+        }
+
+        foreach (int threads in threadCounts)
+        {
+            foreach (BenchCase c in BenchCase.All)
+            {
+                var ms = new Dictionary<string, double>();
+                foreach (string name in Timed)
+                {
+                    using IConvPeer p = Peers.Create(name, c, threads);
+                    p.Run();
+                    string? disagreement = Disagreement(p.Output(), naive[c].Y, c.Geometry.ReductionLength);
+                    if (disagreement is not null)
+                    {
+                        allAgree = false;
+                        output.WriteLine($"<!-- {name} disagrees with the reference on {c.Name}: {disagreement} -->");
+                    }
+
+                    ms[name] = MedianMs(p.Run, secondsPerMeasurement);
+                }
+
+                double best = Math.Min(ms[Peers.LibTorch], ms[Peers.Onnx]);
+                output.WriteLine(string.Create(inv,
+                    $"| {c.Name} | {threads} | {naive[c].Ms:F1} | {ms[Peers.Fast]:F3} | {ms[Peers.LibTorch]:F3} | {ms[Peers.Onnx]:F3} | " +
+                    $"{Gflops(c, ms[Peers.Fast]):F1} | {Gflops(c, best):F1} | {ms[Peers.Fast] / best:F2}x |"));
+            }
+        }
+
+        Parallelism.Threads = savedThreads;
+        output.WriteLine();
+        output.WriteLine("naive is single-threaded and timed once per case; GFLOP/s = 2*MACs/time; fast / best peer < 1 means fast wins.");
+        return allAgree ? 0 : 1;
+    }
+
+    /// <summary>2*MACs / time, in GFLOP/s.</summary>
+    public static double Gflops(BenchCase c, double ms)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        return 2.0 * c.Macs / (ms * 1e6);
+    }
+
+    /// <summary>Median wall time of single calls, in ms, after a warm-up; at least <paramref name="minReps"/> calls.</summary>
+    public static double MedianMs(Action run, double seconds, int minReps = 11)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var warm = Stopwatch.StartNew();
+        do
+        {
+            run();
+        }
+        while (warm.Elapsed.TotalSeconds < Math.Min(0.1, seconds / 4));
+
+        var times = new List<double>();
+        var total = Stopwatch.StartNew();
+        while (times.Count < minReps || (total.Elapsed.TotalSeconds < seconds && times.Count < 100_000))
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            run();
+            times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        }
+
+        times.Sort();
+        return times[times.Count / 2];
+    }
+
+    /// <summary>Null when every value is within |a - e| &lt;= atol + rtol*|e|, atol = rtol = 4 * 2^-24 * K; else the worst one.</summary>
+    public static string? Disagreement(float[] actual, float[] expected, long k)
+    {
+        ArgumentNullException.ThrowIfNull(actual);
+        ArgumentNullException.ThrowIfNull(expected);
+        if (actual.Length != expected.Length)
+        {
+            return $"{actual.Length} values, expected {expected.Length}";
+        }
+
+        double tol = 4.0 / (1 << 24) * k;
+        for (int i = 0; i < actual.Length; i++)
+        {
+            double a = actual[i], e = expected[i];
+            if (!(Math.Abs(a - e) <= tol + (tol * Math.Abs(e))))
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"[{i}] {a:R} vs {e:R} (atol=rtol={tol:G3})");
+            }
+        }
+
+        return null;
+    }
+}
