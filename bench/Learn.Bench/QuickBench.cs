@@ -83,7 +83,7 @@ public static class QuickBench
         {
             run();
         }
-        while (warm.Elapsed.TotalSeconds < Math.Min(0.1, seconds / 4));
+        while (warm.Elapsed.TotalSeconds < Math.Min(0.25, seconds / 2)); // past tier-0 JIT and the thread pool ramp-up
 
         var times = new List<double>();
         var total = Stopwatch.StartNew();

@@ -114,6 +114,7 @@ internal static unsafe class DepthwiseConv
     }
 
     /// <summary>buffer[(q*Rows + r)*RowLength + i] = xpad[r, i*sw + q], zero past the padded width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FillPlane(Plan p, float* x, float* buffer, PaddingMode mode)
     {
         for (int q = 0; q < p.SW; q++)
@@ -175,6 +176,7 @@ internal static unsafe class DepthwiseConv
     }
 
     /// <summary>Any kernel size: taps in a loop over precomputed offsets.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PlaneAnyKernel(Plan p, float* buffer, float* wk, float bias, float* y, bool relu)
     {
         int v = Vector<float>.Count, taps = p.KH * p.KW;
@@ -200,6 +202,7 @@ internal static unsafe class DepthwiseConv
     }
 
     /// <summary>3x3, the common case: the nine weights stay in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Plane3x3(Plan p, float* buffer, float* wk, float bias, float* y, bool relu)
     {
         int v = Vector<float>.Count;

@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
 namespace Learn.Ops.Fast;
 
 /// <summary>
@@ -62,51 +65,61 @@ internal readonly struct Im2colConv : IPanelSource
     }
 
     /// <summary>Fills columns [t0, t0+len) of every panel row for the output run (od, oh, ow0 .. ow0+len-1).</summary>
-    private void GatherRun(int n, int group, int od, int oh, int ow0, int len, int t0, Span<float> panel)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private unsafe void GatherRun(int n, int group, int od, int oh, int ow0, int len, int t0, Span<float> panel)
     {
-        int nr = PackedGemm.NR;
+        int nr = PackedGemm.NR, v = Vector<float>.Count;
         ConvAxis ad = _g.Axes[0], ah = _g.Axes[1], aw = _g.Axes[2];
-        int inPerGroup = _g.InPerGroup;
-        int kk = 0;
-        for (int ci = 0; ci < inPerGroup; ci++)
+        int inPerGroup = _g.InPerGroup, sw = aw.Stride, width = aw.Input;
+        fixed (float* px = _x, pp = panel)
         {
-            long channel = ((long)n * _g.InChannels) + ((long)group * inPerGroup) + ci;
-            for (int td = 0; td < ad.Kernel; td++)
+            float* dst = pp + t0;
+            for (int ci = 0; ci < inPerGroup; ci++)
             {
-                int id = PaddingModes.SourceIndex(ad.InputIndex(od, td), ad.Input, _mode);
-                for (int th = 0; th < ah.Kernel; th++)
+                long channel = ((long)n * _g.InChannels) + ((long)group * inPerGroup) + ci;
+                for (int td = 0; td < ad.Kernel; td++)
                 {
-                    int ih = PaddingModes.SourceIndex(ah.InputIndex(oh, th), ah.Input, _mode);
-                    long rowStart = ((channel * ad.Input + id) * ah.Input + ih) * aw.Input;
-                    for (int tw = 0; tw < aw.Kernel; tw++, kk++)
+                    int id = PaddingModes.SourceIndex(ad.InputIndex(od, td), ad.Input, _mode);
+                    for (int th = 0; th < ah.Kernel; th++)
                     {
-                        Span<float> dst = panel.Slice((kk * nr) + t0, len);
-                        if (id < 0 || ih < 0)
+                        int ih = PaddingModes.SourceIndex(ah.InputIndex(oh, th), ah.Input, _mode);
+                        float* row = px + (((channel * ad.Input + id) * ah.Input + ih) * width);
+                        for (int tw = 0; tw < aw.Kernel; tw++, dst += nr)
                         {
-                            dst.Clear(); // a whole row of zero padding
-                            continue;
-                        }
-
-                        int iw0 = aw.InputIndex(ow0, tw);
-                        int last = iw0 + ((len - 1) * aw.Stride);
-                        if (aw.Stride == 1 && iw0 >= 0 && last < aw.Input)
-                        {
-                            _x.AsSpan((int)(rowStart + iw0), len).CopyTo(dst);
-                        }
-                        else if (iw0 >= 0 && last < aw.Input)
-                        {
-                            ReadOnlySpan<float> src = _x.AsSpan((int)(rowStart + iw0), last - iw0 + 1);
-                            for (int u = 0; u < len; u++)
+                            if (id < 0 || ih < 0)
                             {
-                                dst[u] = src[u * aw.Stride];
+                                new Span<float>(dst, len).Clear(); // a whole row of zero padding
+                                continue;
                             }
-                        }
-                        else
-                        {
-                            for (int u = 0; u < len; u++)
+
+                            int iw0 = aw.InputIndex(ow0, tw);
+                            int last = iw0 + ((len - 1) * sw);
+                            float* src = row + iw0;
+                            if (iw0 >= 0 && last < width)
                             {
-                                int iw = PaddingModes.SourceIndex(iw0 + (u * aw.Stride), aw.Input, _mode);
-                                dst[u] = iw < 0 ? 0f : _x[rowStart + iw];
+                                if (sw == 1 && len == nr)
+                                {
+                                    // The common case: a whole panel row is one contiguous input run.
+                                    for (int i = 0; i < nr; i += v)
+                                    {
+                                        *(Vector<float>*)(dst + i) = *(Vector<float>*)(src + i);
+                                    }
+                                }
+                                else
+                                {
+                                    for (int u = 0; u < len; u++)
+                                    {
+                                        dst[u] = src[u * sw];
+                                    }
+                                }
+                            }
+                            else
+                            {
+                                for (int u = 0; u < len; u++)
+                                {
+                                    int iw = PaddingModes.SourceIndex(iw0 + (u * sw), width, _mode);
+                                    dst[u] = iw < 0 ? 0f : row[iw];
+                                }
                             }
                         }
                     }
