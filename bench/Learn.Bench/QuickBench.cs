@@ -15,7 +15,7 @@ public static class QuickBench
     private static readonly string[] Timed = [Peers.Fast, Peers.LibTorch, Peers.Onnx];
 
     /// <summary>Runs the table and writes it to <paramref name="output"/>. Returns 1 if a peer disagreed with the reference.</summary>
-    public static int Run(TextWriter output, double secondsPerMeasurement = 0.4, IReadOnlyList<int>? threadCounts = null)
+    public static int Run(TextWriter output, double secondsPerMeasurement = 1.5, IReadOnlyList<int>? threadCounts = null)
     {
         ArgumentNullException.ThrowIfNull(output);
         threadCounts ??= [1, 2];
@@ -40,18 +40,32 @@ public static class QuickBench
             foreach (BenchCase c in BenchCase.All)
             {
                 var ms = new Dictionary<string, double>();
-                foreach (string name in Timed)
+                var peers = Timed.Select(name => Peers.Create(name, c, threads)).ToArray();
+                try
                 {
-                    using IConvPeer p = Peers.Create(name, c, threads);
-                    p.Run();
-                    string? disagreement = Disagreement(p.Output(), naive[c].Y, c.Geometry.ReductionLength);
-                    if (disagreement is not null)
+                    foreach (IConvPeer p in peers)
                     {
-                        allAgree = false;
-                        output.WriteLine($"<!-- {name} disagrees with the reference on {c.Name}: {disagreement} -->");
+                        p.Run();
+                        string? disagreement = Disagreement(p.Output(), naive[c].Y, c.Geometry.ReductionLength);
+                        if (disagreement is not null)
+                        {
+                            allAgree = false;
+                            output.WriteLine($"<!-- {p.Name} disagrees with the reference on {c.Name}: {disagreement} -->");
+                        }
                     }
 
-                    ms[name] = MedianMs(p.Run, secondsPerMeasurement);
+                    double[] medians = InterleavedMs(peers.Select(p => (Action)p.Run).ToArray(), secondsPerMeasurement);
+                    for (int i = 0; i < peers.Length; i++)
+                    {
+                        ms[peers[i].Name] = medians[i];
+                    }
+                }
+                finally
+                {
+                    foreach (IConvPeer p in peers)
+                    {
+                        p.Dispose();
+                    }
                 }
 
                 double best = Math.Min(ms[Peers.LibTorch], ms[Peers.Onnx]);
@@ -72,6 +86,44 @@ public static class QuickBench
     {
         ArgumentNullException.ThrowIfNull(c);
         return 2.0 * c.Macs / (ms * 1e6);
+    }
+
+    /// <summary>
+    /// Times several implementations in alternating rounds (each runs a batch of calls in every round), so that
+    /// a change of load on a shared machine hits all of them alike; returns per implementation the median over
+    /// rounds of the mean time per call, in ms.
+    /// </summary>
+    public static double[] InterleavedMs(Action[] runs, double seconds, int rounds = 15)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        var perCall = new double[runs.Length];
+        for (int i = 0; i < runs.Length; i++)
+        {
+            perCall[i] = MedianMs(runs[i], 0.25 / runs.Length, minReps: 3); // warm-up, and a first estimate
+        }
+
+        var means = new double[runs.Length][];
+        for (int i = 0; i < runs.Length; i++)
+        {
+            means[i] = new double[rounds];
+        }
+
+        for (int r = 0; r < rounds; r++)
+        {
+            for (int i = 0; i < runs.Length; i++)
+            {
+                int calls = Math.Max(1, (int)(seconds * 1000 / rounds / runs.Length / perCall[i]));
+                long t0 = Stopwatch.GetTimestamp();
+                for (int k = 0; k < calls; k++)
+                {
+                    runs[i]();
+                }
+
+                means[i][r] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds / calls;
+            }
+        }
+
+        return means.Select(m => m.Order().ElementAt(rounds / 2)).ToArray();
     }
 
     /// <summary>Median wall time of single calls, in ms, after a warm-up; at least <paramref name="minReps"/> calls.</summary>

@@ -93,38 +93,53 @@ internal readonly struct Im2colConv : IPanelSource
                             }
 
                             int iw0 = aw.InputIndex(ow0, tw);
-                            int last = iw0 + ((len - 1) * sw);
-                            float* src = row + iw0;
-                            if (iw0 >= 0 && last < width)
+
+                            // Outputs u in [lo, hi) read inside the row; those before and after read padding.
+                            int lo = iw0 >= 0 ? 0 : Math.Min(len, (-iw0 + sw - 1) / sw);
+                            int hi = Math.Clamp((width - iw0 + sw - 1) / sw, lo, len);
+                            for (int u = 0; u < lo; u++)
                             {
-                                if (sw == 1 && len == nr)
+                                dst[u] = Padding(row, iw0 + (u * sw), width);
+                            }
+
+                            float* src = row + iw0;
+                            if (sw == 1)
+                            {
+                                int u = lo;
+                                for (; u + v <= hi; u += v)
                                 {
-                                    // The common case: a whole panel row is one contiguous input run.
-                                    for (int i = 0; i < nr; i += v)
-                                    {
-                                        *(Vector<float>*)(dst + i) = *(Vector<float>*)(src + i);
-                                    }
+                                    *(Vector<float>*)(dst + u) = *(Vector<float>*)(src + u);
                                 }
-                                else
+
+                                for (; u < hi; u++)
                                 {
-                                    for (int u = 0; u < len; u++)
-                                    {
-                                        dst[u] = src[u * sw];
-                                    }
+                                    dst[u] = src[u];
                                 }
                             }
                             else
                             {
-                                for (int u = 0; u < len; u++)
+                                for (int u = lo; u < hi; u++)
                                 {
-                                    int iw = PaddingModes.SourceIndex(iw0 + (u * sw), width, _mode);
-                                    dst[u] = iw < 0 ? 0f : row[iw];
+                                    dst[u] = src[u * sw];
                                 }
+                            }
+
+                            for (int u = hi; u < len; u++)
+                            {
+                                dst[u] = Padding(row, iw0 + (u * sw), width);
                             }
                         }
                     }
                 }
             }
         }
+    }
+
+    /// <summary>What padded column <paramref name="iw"/> (outside [0, width)) of an input row reads.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe float Padding(float* row, int iw, int width)
+    {
+        int source = PaddingModes.SourceIndex(iw, width, _mode);
+        return source < 0 ? 0f : row[source];
     }
 }
