@@ -4,11 +4,13 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Learn.Bench;
 
-// Learn.Bench --quick           the Stopwatch table, under a minute
-// Learn.Bench [BDN arguments]   the BenchmarkDotNet run, e.g. --filter '*'
+// Learn.Bench --quick [--only TEXT] [--threads 1,2]   the Stopwatch table, under a minute
+// Learn.Bench [BDN arguments]                        the BenchmarkDotNet run, e.g. --filter '*'
 if (args.Contains("--quick"))
 {
-    return QuickBench.Run(Console.Out);
+    string only = Option("--only") ?? "";
+    int[] threads = (Option("--threads") ?? "1,2").Split(',').Select(int.Parse).ToArray();
+    return QuickBench.Run(Console.Out, threadCounts: threads, only: only);
 }
 
 IConfig config = DefaultConfig.Instance
@@ -16,3 +18,9 @@ IConfig config = DefaultConfig.Instance
     .WithOptions(ConfigOptions.DisableOptimizationsValidator);
 BenchmarkSwitcher.FromAssembly(typeof(ConvBenchmarks).Assembly).Run(args.Length == 0 ? ["--filter", "*"] : args, config);
 return 0;
+
+string? Option(string name)
+{
+    int i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}

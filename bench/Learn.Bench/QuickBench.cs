@@ -15,7 +15,7 @@ public static class QuickBench
     private static readonly string[] Timed = [Peers.Fast, Peers.LibTorch, Peers.Onnx];
 
     /// <summary>Runs the table and writes it to <paramref name="output"/>. Returns 1 if a peer disagreed with the reference.</summary>
-    public static int Run(TextWriter output, double secondsPerMeasurement = 1.5, IReadOnlyList<int>? threadCounts = null)
+    public static int Run(TextWriter output, double secondsPerMeasurement = 1.5, IReadOnlyList<int>? threadCounts = null, string only = "")
     {
         ArgumentNullException.ThrowIfNull(output);
         threadCounts ??= [1, 2];
@@ -28,7 +28,8 @@ public static class QuickBench
         output.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 
         var naive = new Dictionary<BenchCase, (double Ms, float[] Y)>();
-        foreach (BenchCase c in BenchCase.All)
+        BenchCase[] cases = BenchCase.All.Where(c => c.Name.Contains(only, StringComparison.Ordinal)).ToArray();
+        foreach (BenchCase c in cases)
         {
             using IConvPeer p = Peers.Create(Peers.Naive, c, 1);
             double ms = MedianMs(p.Run, 0, minReps: 3);
@@ -37,7 +38,7 @@ public static class QuickBench
 
         foreach (int threads in threadCounts)
         {
-            foreach (BenchCase c in BenchCase.All)
+            foreach (BenchCase c in cases)
             {
                 var ms = new Dictionary<string, double>();
                 var peers = Timed.Select(name => Peers.Create(name, c, threads)).ToArray();

@@ -59,7 +59,7 @@ public class FastConvEqualityTests
     public static IEnumerable<TestCaseData> DepthwiseCases()
     {
         int seed = 200;
-        foreach (int w in Tails)
+        foreach (int w in WideTails)
         {
             foreach (int stride in new[] { 1, 2 })
             {

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Learn.Ops.Fast;
 
@@ -43,7 +44,11 @@ internal static unsafe class DepthwiseConv
                         float bias = b is null ? 0f : b[co];
                         float* yPlane = py + ((((long)n * g.OutChannels) + co) * p.OutH * p.OutW);
                         float* wk = pw + ((long)co * p.KH * p.KW);
-                        if (p.KH == 3 && p.KW == 3)
+                        if (p.KH == 3 && p.KW == 3 && p.Lanes > Vector<float>.Count)
+                        {
+                            Plane3x3Wide(p, pp, wk, bias, yPlane, relu);
+                        }
+                        else if (p.KH == 3 && p.KW == 3)
                         {
                             Plane3x3(p, pp, wk, bias, yPlane, relu);
                         }
@@ -67,8 +72,9 @@ internal static unsafe class DepthwiseConv
             (InW, KW, SW, DW, PadLeft, OutW) = (aw.Input, aw.Kernel, aw.Stride, aw.Dilation, aw.PadBefore, aw.Output);
             PaddedW = aw.Input + aw.PadBefore + aw.PadAfter;
             Multiplier = g.OutPerGroup;
-            int v = Vector<float>.Count;
-            OutWVec = (OutW + v - 1) / v * v;
+            // 512-bit vectors along the width when the GEMM uses them too and a row fills one (3x3 only).
+            Lanes = PackedGemm.Wide && KH == 3 && KW == 3 && OutW > Vector<float>.Count ? 16 : Vector<float>.Count;
+            OutWVec = (OutW + Lanes - 1) / Lanes * Lanes;
             Rows = ((OutH - 1) * SH) + ((KH - 1) * DH) + 1;
             RowLength = OutWVec + ((KW - 1) * DW / SW);
             PlaneLength = SW * Rows * RowLength;
@@ -98,6 +104,9 @@ internal static unsafe class DepthwiseConv
         public int PaddedW { get; }
         public int Multiplier { get; }
 
+        /// <summary>Floats per vector of the plane kernel.</summary>
+        public int Lanes { get; }
+
         /// <summary>OutW rounded up to whole vectors.</summary>
         public int OutWVec { get; }
 
@@ -117,6 +126,12 @@ internal static unsafe class DepthwiseConv
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FillPlane(Plan p, float* x, float* buffer, PaddingMode mode)
     {
+        if (p.SW == 1 && mode == PaddingMode.Zeros)
+        {
+            FillPlaneZeroPadded(p, x, buffer);
+            return;
+        }
+
         for (int q = 0; q < p.SW; q++)
         {
             for (int r = 0; r < p.Rows; r++)
@@ -152,6 +167,48 @@ internal static unsafe class DepthwiseConv
                         dst[i] = Padded(src, (i * p.SW) + q, p, mode);
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>The common case of <see cref="FillPlane"/> (stride 1, zero padding): zeros around a vector copy of each row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FillPlaneZeroPadded(Plan p, float* x, float* buffer)
+    {
+        int v = Vector<float>.Count;
+        int left = Math.Min(p.PadLeft, p.RowLength);
+        int count = Math.Min(p.InW, p.RowLength - left);
+        for (int r = 0; r < p.Rows; r++)
+        {
+            float* dst = buffer + ((long)r * p.RowLength);
+            int ih = r - p.PadTop;
+            if ((uint)ih >= (uint)p.InH)
+            {
+                new Span<float>(dst, p.RowLength).Clear();
+                continue;
+            }
+
+            float* src = x + ((long)ih * p.InW);
+            for (int i = 0; i < left; i++)
+            {
+                dst[i] = 0f;
+            }
+
+            float* d = dst + left;
+            int j = 0;
+            for (; j + v <= count; j += v)
+            {
+                *(Vector<float>*)(d + j) = *(Vector<float>*)(src + j);
+            }
+
+            for (; j < count; j++)
+            {
+                d[j] = src[j];
+            }
+
+            for (int i = left + count; i < p.RowLength; i++)
+            {
+                dst[i] = 0f;
             }
         }
     }
@@ -232,6 +289,94 @@ internal static unsafe class DepthwiseConv
             }
         }
     }
+
+#if NET9_0_OR_GREATER
+    /// <summary>3x3 with <see cref="Vector512{T}"/>: 16 output columns per step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Plane3x3Wide(Plan p, float* buffer, float* wk, float bias, float* y, bool relu)
+    {
+        Span<float> tail = stackalloc float[16];
+        int[] o = p.TapOffsets;
+        int o0 = o[0], o1 = o[1], o2 = o[2], o3 = o[3], o4 = o[4], o5 = o[5], o6 = o[6], o7 = o[7], o8 = o[8];
+        Vector512<float> w0 = Vector512.Create(wk[0]), w1 = Vector512.Create(wk[1]), w2 = Vector512.Create(wk[2]);
+        Vector512<float> w3 = Vector512.Create(wk[3]), w4 = Vector512.Create(wk[4]), w5 = Vector512.Create(wk[5]);
+        Vector512<float> w6 = Vector512.Create(wk[6]), w7 = Vector512.Create(wk[7]), w8 = Vector512.Create(wk[8]);
+        var b = Vector512.Create(bias);
+        long rowStep = (long)p.SH * p.RowLength;
+        int oh = 0;
+
+        // Two output rows per step: two independent FMA chains in flight instead of one.
+        for (; oh + 2 <= p.OutH; oh += 2)
+        {
+            float* s = buffer + (oh * rowStep);
+            float* t = s + rowStep;
+            float* yRow = y + ((long)oh * p.OutW);
+            for (int ow = 0; ow < p.OutWVec; ow += 16, s += 16, t += 16)
+            {
+                Vector512<float> a0 = Vector512.FusedMultiplyAdd(w0, Vector512.Load(s + o0), b);
+                Vector512<float> a1 = Vector512.FusedMultiplyAdd(w0, Vector512.Load(t + o0), b);
+                a0 = Vector512.FusedMultiplyAdd(w1, Vector512.Load(s + o1), a0);
+                a1 = Vector512.FusedMultiplyAdd(w1, Vector512.Load(t + o1), a1);
+                a0 = Vector512.FusedMultiplyAdd(w2, Vector512.Load(s + o2), a0);
+                a1 = Vector512.FusedMultiplyAdd(w2, Vector512.Load(t + o2), a1);
+                a0 = Vector512.FusedMultiplyAdd(w3, Vector512.Load(s + o3), a0);
+                a1 = Vector512.FusedMultiplyAdd(w3, Vector512.Load(t + o3), a1);
+                a0 = Vector512.FusedMultiplyAdd(w4, Vector512.Load(s + o4), a0);
+                a1 = Vector512.FusedMultiplyAdd(w4, Vector512.Load(t + o4), a1);
+                a0 = Vector512.FusedMultiplyAdd(w5, Vector512.Load(s + o5), a0);
+                a1 = Vector512.FusedMultiplyAdd(w5, Vector512.Load(t + o5), a1);
+                a0 = Vector512.FusedMultiplyAdd(w6, Vector512.Load(s + o6), a0);
+                a1 = Vector512.FusedMultiplyAdd(w6, Vector512.Load(t + o6), a1);
+                a0 = Vector512.FusedMultiplyAdd(w7, Vector512.Load(s + o7), a0);
+                a1 = Vector512.FusedMultiplyAdd(w7, Vector512.Load(t + o7), a1);
+                a0 = Vector512.FusedMultiplyAdd(w8, Vector512.Load(s + o8), a0);
+                a1 = Vector512.FusedMultiplyAdd(w8, Vector512.Load(t + o8), a1);
+                Store16(yRow, ow, p.OutW, a0, relu, tail);
+                Store16(yRow + p.OutW, ow, p.OutW, a1, relu, tail);
+            }
+        }
+
+        for (; oh < p.OutH; oh++)
+        {
+            float* s = buffer + (oh * rowStep);
+            float* yRow = y + ((long)oh * p.OutW);
+            for (int ow = 0; ow < p.OutWVec; ow += 16, s += 16)
+            {
+                Vector512<float> acc = Vector512.FusedMultiplyAdd(w0, Vector512.Load(s + o0), b);
+                acc = Vector512.FusedMultiplyAdd(w1, Vector512.Load(s + o1), acc);
+                acc = Vector512.FusedMultiplyAdd(w2, Vector512.Load(s + o2), acc);
+                acc = Vector512.FusedMultiplyAdd(w3, Vector512.Load(s + o3), acc);
+                acc = Vector512.FusedMultiplyAdd(w4, Vector512.Load(s + o4), acc);
+                acc = Vector512.FusedMultiplyAdd(w5, Vector512.Load(s + o5), acc);
+                acc = Vector512.FusedMultiplyAdd(w6, Vector512.Load(s + o6), acc);
+                acc = Vector512.FusedMultiplyAdd(w7, Vector512.Load(s + o7), acc);
+                acc = Vector512.FusedMultiplyAdd(w8, Vector512.Load(s + o8), acc);
+                Store16(yRow, ow, p.OutW, acc, relu, tail);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store16(float* yRow, int ow, int outW, Vector512<float> acc, bool relu, Span<float> tail)
+    {
+        if (relu)
+        {
+            acc = Vector512.Max(acc, Vector512<float>.Zero);
+        }
+
+        if (ow + 16 <= outW)
+        {
+            acc.Store(yRow + ow);
+            return;
+        }
+
+        acc.CopyTo(tail);
+        tail[..(outW - ow)].CopyTo(new Span<float>(yRow + ow, outW - ow));
+    }
+#else
+    private static void Plane3x3Wide(Plan p, float* buffer, float* wk, float bias, float* y, bool relu) =>
+        Plane3x3(p, buffer, wk, bias, y, relu);
+#endif
 
     /// <summary>Stores a vector of outputs at column ow of a row, only the columns before outW.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
