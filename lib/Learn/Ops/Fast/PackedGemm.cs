@@ -38,15 +38,19 @@ internal static unsafe class PackedGemm
     /// True when the micro-kernel uses two 512-bit vectors per row (AVX-512 hardware, .NET 9+): Vector&lt;float&gt;
     /// stays 256 bits wide there by default, which would leave half of each FMA unit idle.
     /// </summary>
-    public static bool Wide { get; } =
-#if NET9_0_OR_GREATER
-        Vector512.IsHardwareAccelerated && Vector<float>.Count < Vector512<float>.Count;
-#else
-        false;
-#endif
+    public static bool Wide { get; } = HasWideFma();
 
     /// <summary>Columns of C per micro-kernel call: two vectors (of 16 floats when <see cref="Wide"/>).</summary>
     public static int NR { get; } = Wide ? 32 : 2 * Vector<float>.Count;
+
+    private static bool HasWideFma()
+    {
+#if NET9_0_OR_GREATER
+        return Vector512.IsHardwareAccelerated && Vector<float>.Count < Vector512<float>.Count;
+#else
+        return false;
+#endif
+    }
 
     /// <summary>Runs C = A*B + bias for every image and group of a convolution.</summary>
     /// <param name="batch">N, the number of images.</param>
