@@ -113,9 +113,31 @@ public class FastConvEqualityTests
             }
         }
 
+        // Output widths around whole GEMM panels, where rows are computed in place (the indirect kernel).
+        int nr = PackedGemm.NR;
+        foreach (int ow in new[] { nr - 1, nr, nr + 1, (2 * nr) - 1, 2 * nr, (2 * nr) + 1 })
+        {
+            foreach (int stride in new[] { 1, 2 })
+            {
+                foreach (int dilation in new[] { 1, 2 })
+                {
+                    int w = ((ow - 1) * stride) + 1; // with padding = dilation and a 3-tap kernel: output width ow
+                    yield return Named(Case2d(ow % 2 == 0 ? 2 : 0, 4, 3, w, 10, 3, 3, Opt(stride, dilation, dilation, groups: 2), seed++));
+                }
+            }
+        }
+
+        foreach (PaddingMode mode in Enum.GetValues<PaddingMode>())
+        {
+            yield return Named(Case2d(2, 4, 5, nr, 6, 3, 3, Opt(1, 2, 1, groups: 2, mode: mode), seed++));
+            yield return Named(Case2d(1, 3, 6, (2 * nr) - 1, 5, 3, 2, Opt(2, 1, 2, mode: mode), seed++));
+            yield return Named(new ConvCase([1, 2, 4, 3, nr + 2], [4, 2, 2, 3, 3], true, Opt(1, 1, 1, mode: mode), seed++));
+        }
+
         foreach (int cinPerGroup in Tails)
         {
             yield return Named(Case2d(1, 2 * cinPerGroup, 5, 6, 4, 3, 3, Opt(1, 1, groups: 2), seed++));
+            yield return Named(Case2d(1, 2 * cinPerGroup, 3, PackedGemm.NR, 14, 3, 3, Opt(1, 1, groups: 2), seed++));
         }
 
         foreach (PaddingMode mode in Enum.GetValues<PaddingMode>())
@@ -155,6 +177,16 @@ public class FastConvEqualityTests
     public void Im2col_equals_reference(ConvCase c) => CheckKernel(c, "im2col");
 
     [Test]
+    public void The_general_cases_reach_both_gemm_kernels()
+    {
+        var chosen = Im2colCases().Select(d => (ConvCase)d.Arguments[0]!)
+            .Select(c => FastConv.KernelFor(ConvGeometry.Resolve(c.SpatialDims, c.Input(), c.Weight(), c.BiasTensor(), c.Options)))
+            .GroupBy(k => k).ToDictionary(k => k.Key, k => k.Count());
+        Assert.That(chosen.GetValueOrDefault("im2col"), Is.GreaterThan(10), string.Join(", ", chosen));
+        Assert.That(chosen.GetValueOrDefault("indirect"), Is.GreaterThan(10), string.Join(", ", chosen));
+    }
+
+    [Test]
     public void Random_shapes_equal_reference()
     {
         var random = new Random(4242);
@@ -176,8 +208,10 @@ public class FastConvEqualityTests
     {
         var g = ConvGeometry.Resolve(c.SpatialDims, c.Input(), c.Weight(), c.BiasTensor(), c.Options);
         // One input channel per group makes any 2-D conv a depthwise one, and that kernel takes it.
+        // The general family goes to one of two GEMM kernels by the output width (both are swept below).
         string expected = g.InPerGroup == 1 && c.SpatialDims <= 2 ? "depthwise" : kernel;
-        Assert.That(FastConv.KernelFor(g), Is.EqualTo(expected), $"{c}: kernel chosen");
+        string chosen = FastConv.KernelFor(g);
+        Assert.That(chosen, expected == "im2col" ? Is.AnyOf("im2col", "indirect") : Is.EqualTo(expected), $"{c}: kernel chosen");
         Close.Assert(c.Run(Implementation.Fast), c.Run(Implementation.Naive), c.ReductionLength, c.ToString());
     }
 

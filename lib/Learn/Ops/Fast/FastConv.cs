@@ -8,7 +8,8 @@ namespace Learn.Ops.Fast;
 /// <list type="bullet">
 /// <item><term>depthwise</term><description>one input channel per group: <see cref="DepthwiseConv"/>, vectorised along the width.</description></item>
 /// <item><term>pointwise</term><description>every kernel size 1, stride 1, no padding: <see cref="PointwiseGemm"/>, the packed GEMM on the input as it is.</description></item>
-/// <item><term>im2col</term><description>everything else, 1-D, 2-D and 3-D: <see cref="Im2colConv"/>, implicit im2col + the packed GEMM.</description></item>
+/// <item><term>indirect</term><description>everything else whose output rows fill whole GEMM panels: <see cref="IndirectConv"/>, the packed GEMM reading B in place from a padded copy of the input.</description></item>
+/// <item><term>im2col</term><description>everything else, 1-D, 2-D and 3-D: <see cref="Im2colConv"/>, implicit im2col (panels gathered on the fly) + the packed GEMM.</description></item>
 /// </list>
 /// </summary>
 public static class FastConv
@@ -27,12 +28,13 @@ public static class FastConv
         return Forward(g, input.Data, weight.Data, bias?.Data, options.PaddingMode, epilogue, output);
     }
 
-    /// <summary>The name of the kernel that computes a convolution of this geometry: depthwise, pointwise or im2col.</summary>
+    /// <summary>The name of the kernel that computes a convolution of this geometry: depthwise, pointwise, indirect or im2col.</summary>
     public static string KernelFor(ConvGeometry geometry)
     {
         ArgumentNullException.ThrowIfNull(geometry);
         return DepthwiseConv.Applies(geometry) ? "depthwise"
             : PointwiseGemm.Applies(geometry) ? "pointwise"
+            : IndirectConv.Applies(geometry) ? "indirect"
             : "im2col";
     }
 
@@ -68,6 +70,9 @@ public static class FastConv
                 break;
             case "pointwise":
                 PointwiseGemm.Forward(g, x, w, b, y.Data, relu);
+                break;
+            case "indirect":
+                IndirectConv.Forward(g, x, w, b, y.Data, mode, relu);
                 break;
             default:
                 Im2colConv.Forward(g, x, w, b, y.Data, mode, relu);

@@ -14,11 +14,15 @@ namespace Learn.Ops.Fast;
 /// positions in the padding read what <see cref="PaddingModes.SourceIndex"/> says (zero for zeros mode).
 /// That row order is the weight's own layout, so A is w as stored.
 /// </remarks>
-internal readonly struct Im2colConv : IPanelSource
+internal readonly unsafe struct Im2colConv : IPanelSource
 {
     private readonly ConvGeometry _g;
     private readonly float[] _x;
     private readonly PaddingMode _mode;
+
+    private int PositionsOut => _g.Axes[0].Output * _g.Axes[1].Output * _g.Axes[2].Output;
+
+    private int Reduction => _g.ReductionLength;
 
     private Im2colConv(ConvGeometry g, float[] x, PaddingMode mode)
     {
@@ -36,7 +40,25 @@ internal readonly struct Im2colConv : IPanelSource
     }
 
     /// <inheritdoc />
-    public void Pack(int n, int group, int j0, int cols, Span<float> panel)
+    public int Panels => (PositionsOut + PackedGemm.NR - 1) / PackedGemm.NR;
+
+    /// <inheritdoc />
+    public void Columns(int panel, out int j0, out int cols)
+    {
+        j0 = panel * PackedGemm.NR;
+        cols = Math.Min(PackedGemm.NR, PositionsOut - j0);
+    }
+
+    /// <inheritdoc />
+    public unsafe float* Rows(int n, int group, int panel, int cols, float* scratch, int* packedOffsets, out int* offsets)
+    {
+        Pack(n, group, panel * PackedGemm.NR, cols, new Span<float>(scratch, Reduction * PackedGemm.NR));
+        offsets = packedOffsets;
+        return scratch;
+    }
+
+    /// <summary>Packs the panel of output columns [j0, j0 + cols): panel[kk*NR + t], zeros past cols.</summary>
+    private void Pack(int n, int group, int j0, int cols, Span<float> panel)
     {
         int nr = PackedGemm.NR;
         ConvAxis ad = _g.Axes[0], ah = _g.Axes[1], aw = _g.Axes[2];
@@ -111,9 +133,17 @@ internal readonly struct Im2colConv : IPanelSource
                                     *(Vector<float>*)(dst + u) = *(Vector<float>*)(src + u);
                                 }
 
-                                for (; u < hi; u++)
+                                if (u < hi && hi - lo >= v)
                                 {
-                                    dst[u] = src[u];
+                                    // The tail as one last vector that overlaps the previous one: same values, no scalar loop.
+                                    *(Vector<float>*)(dst + hi - v) = *(Vector<float>*)(src + hi - v);
+                                }
+                                else
+                                {
+                                    for (; u < hi; u++)
+                                    {
+                                        dst[u] = src[u];
+                                    }
                                 }
                             }
                             else

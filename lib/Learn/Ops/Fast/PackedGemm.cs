@@ -6,13 +6,20 @@ using System.Runtime.Intrinsics;
 namespace Learn.Ops.Fast;
 
 /// <summary>
-/// Where the B operand of a convolution-as-GEMM comes from: it fills one packed panel, the K x NR block of
-/// B for output columns [j0, j0 + cols) of image n and group g, stored k-major (panel[k*NR + t]), with
-/// zeros in columns t &gt;= cols.
+/// Where the B operand of a convolution-as-GEMM comes from, one NR-column panel at a time: the K x NR block
+/// of B for some output columns of image n and group g. Row kk of the block is NR floats at b + offsets[kk]:
+/// either a packed copy in the caller's scratch (offsets[kk] = kk*NR) or rows of prepared memory.
 /// </summary>
-internal interface IPanelSource
+internal unsafe interface IPanelSource
 {
-    void Pack(int n, int group, int j0, int cols, Span<float> panel);
+    /// <summary>Column panels per (image, group).</summary>
+    int Panels { get; }
+
+    /// <summary>The output columns [j0, j0 + cols) of C that panel <paramref name="panel"/> computes.</summary>
+    void Columns(int panel, out int j0, out int cols);
+
+    /// <summary>B for one panel; may pack into <paramref name="scratch"/> (K*NR floats, rows at <paramref name="packedOffsets"/>).</summary>
+    float* Rows(int n, int group, int panel, int cols, float* scratch, int* packedOffsets, out int* offsets);
 }
 
 /// <summary>
@@ -74,7 +81,7 @@ internal static unsafe class PackedGemm
         try
         {
             PackWeights(groups, m, k, w, bias, packedA, packedPerGroup, biasPerGroup);
-            int nPanels = (n + nr - 1) / nr;
+            int nPanels = source.Panels;
             int items = batch * groups * nPanels;
             long macs = (long)batch * groups * m * k * n;
             Parallelism.For(items, macs, (start, end) =>
@@ -121,17 +128,19 @@ internal static unsafe class PackedGemm
         int nr = NR;
         float[] panel = Workspace.Panel(k * nr);
         float[] tile = Workspace.Tile(MR * nr);
+        int[] packedOffsets = Workspace.PackedOffsets(k, nr);
         int biasStart = groups * packedPerGroup;
         int cout = groups * m;
-        fixed (float* pa = packedA, pb = panel, pt = tile, py = y)
+        fixed (float* pa = packedA, scratch = panel, pt = tile, py = y)
+        fixed (int* po = packedOffsets)
         {
             for (int item = start; item < end; item++)
             {
                 int jp = item % nPanels;
                 int gi = item / nPanels;
                 int g = gi % groups, img = gi / groups;
-                int j0 = jp * nr, cols = Math.Min(nr, n - j0);
-                source.Pack(img, g, j0, cols, panel.AsSpan(0, k * nr));
+                source.Columns(jp, out int j0, out int cols);
+                float* pb = source.Rows(img, g, jp, cols, scratch, po, out int* offsets);
                 float* aGroup = pa + ((long)g * packedPerGroup);
                 float* biasGroup = pa + biasStart + ((long)g * biasPerGroup);
                 for (int p = 0; p * MR < m; p++)
@@ -140,12 +149,12 @@ internal static unsafe class PackedGemm
                     float* c = py + ((((long)img * cout) + (g * m) + (p * MR)) * n) + j0;
                     if (rows == MR && cols == nr)
                     {
-                        Kernel(k, aGroup + ((long)p * MR * k), pb, c, n, biasGroup + (p * MR), relu);
+                        Kernel(k, aGroup + ((long)p * MR * k), pb, offsets, c, n, biasGroup + (p * MR), relu);
                     }
                     else
                     {
                         // Edge tile: compute the whole tile into scratch, store only what lies inside C.
-                        Kernel(k, aGroup + ((long)p * MR * k), pb, pt, nr, biasGroup + (p * MR), relu);
+                        Kernel(k, aGroup + ((long)p * MR * k), pb, offsets, pt, nr, biasGroup + (p * MR), relu);
                         for (int r = 0; r < rows; r++)
                         {
                             new ReadOnlySpan<float>(pt + (r * nr), cols).CopyTo(new Span<float>(c + ((long)r * n), cols));
@@ -157,16 +166,16 @@ internal static unsafe class PackedGemm
     }
 
     /// <summary>
-    /// The micro-kernel: c[r, 0..NR) = bias[r] + sum over kk of a[kk*MR + r] * b[kk*NR + 0..NR), for r &lt; MR,
-    /// with the 6 x 2 vector accumulators held in registers.
+    /// The micro-kernel: c[r, 0..NR) = bias[r] + sum over kk of a[kk*MR + r] * b[offsets[kk] + 0..NR), for
+    /// r &lt; MR, with the 6 x 2 vector accumulators held in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Kernel(int k, float* a, float* b, float* c, int ldc, float* bias, bool relu)
+    public static void Kernel(int k, float* a, float* b, int* offsets, float* c, int ldc, float* bias, bool relu)
     {
 #if NET9_0_OR_GREATER
         if (Wide)
         {
-            Kernel512(k, a, b, c, ldc, bias, relu);
+            Kernel512(k, a, b, offsets, c, ldc, bias, relu);
             return;
         }
 #endif
@@ -180,8 +189,9 @@ internal static unsafe class PackedGemm
         Vector<float> c50 = new(bias[5]), c51 = c50;
         for (int kk = 0; kk < k; kk++)
         {
-            Vector<float> b0 = *(Vector<float>*)b;
-            Vector<float> b1 = *(Vector<float>*)(b + v);
+            float* row = b + offsets[kk];
+            Vector<float> b0 = *(Vector<float>*)row;
+            Vector<float> b1 = *(Vector<float>*)(row + v);
             Vector<float> x = new(a[0]);
             c00 = Simd.Fma(x, b0, c00);
             c01 = Simd.Fma(x, b1, c01);
@@ -201,7 +211,6 @@ internal static unsafe class PackedGemm
             c50 = Simd.Fma(x, b0, c50);
             c51 = Simd.Fma(x, b1, c51);
             a += MR;
-            b += 2 * v;
         }
 
         Store(c, v, c00, c01, relu);
@@ -215,7 +224,7 @@ internal static unsafe class PackedGemm
 #if NET9_0_OR_GREATER
     /// <summary>The same micro-kernel with <see cref="Vector512{T}"/>: a 6 x 32 tile per call.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512(int k, float* a, float* b, float* c, int ldc, float* bias, bool relu)
+    private static void Kernel512(int k, float* a, float* b, int* offsets, float* c, int ldc, float* bias, bool relu)
     {
         Vector512<float> c00 = Vector512.Create(bias[0]), c01 = c00;
         Vector512<float> c10 = Vector512.Create(bias[1]), c11 = c10;
@@ -225,8 +234,9 @@ internal static unsafe class PackedGemm
         Vector512<float> c50 = Vector512.Create(bias[5]), c51 = c50;
         for (int kk = 0; kk < k; kk++)
         {
-            Vector512<float> b0 = Vector512.Load(b);
-            Vector512<float> b1 = Vector512.Load(b + 16);
+            float* row = b + offsets[kk];
+            Vector512<float> b0 = Vector512.Load(row);
+            Vector512<float> b1 = Vector512.Load(row + 16);
             Vector512<float> x = Vector512.Create(a[0]);
             c00 = Vector512.FusedMultiplyAdd(x, b0, c00);
             c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
@@ -246,7 +256,6 @@ internal static unsafe class PackedGemm
             c50 = Vector512.FusedMultiplyAdd(x, b0, c50);
             c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
             a += MR;
-            b += 32;
         }
 
         Store512(c, c00, c01, relu);

@@ -5,10 +5,14 @@ namespace Learn.Ops.Fast;
 /// <c>y[n, co, j] = b[co] + sum over ci of w[co, ci] * x[n, g*(C_in/G) + ci, j]</c> over the flattened positions j.
 /// The input already is B (C_in/G rows of N contiguous positions), so a panel is a plain copy of NR columns.
 /// </summary>
-internal readonly struct PointwiseGemm : IPanelSource
+internal readonly unsafe struct PointwiseGemm : IPanelSource
 {
     private readonly float[] _x;
     private readonly int _inChannels, _inPerGroup, _positions;
+
+    private int PositionsOut => _positions;
+
+    private int Reduction => _inPerGroup;
 
     private PointwiseGemm(float[] x, int inChannels, int inPerGroup, int positions)
     {
@@ -31,7 +35,25 @@ internal readonly struct PointwiseGemm : IPanelSource
     }
 
     /// <inheritdoc />
-    public void Pack(int n, int group, int j0, int cols, Span<float> panel)
+    public int Panels => (PositionsOut + PackedGemm.NR - 1) / PackedGemm.NR;
+
+    /// <inheritdoc />
+    public void Columns(int panel, out int j0, out int cols)
+    {
+        j0 = panel * PackedGemm.NR;
+        cols = Math.Min(PackedGemm.NR, PositionsOut - j0);
+    }
+
+    /// <inheritdoc />
+    public unsafe float* Rows(int n, int group, int panel, int cols, float* scratch, int* packedOffsets, out int* offsets)
+    {
+        Pack(n, group, panel * PackedGemm.NR, cols, new Span<float>(scratch, Reduction * PackedGemm.NR));
+        offsets = packedOffsets;
+        return scratch;
+    }
+
+    /// <summary>Packs the panel of output columns [j0, j0 + cols): panel[kk*NR + t], zeros past cols.</summary>
+    private void Pack(int n, int group, int j0, int cols, Span<float> panel)
     {
         int nr = PackedGemm.NR;
         long row = (((long)n * _inChannels) + ((long)group * _inPerGroup)) * _positions + j0;

@@ -16,6 +16,27 @@ internal static class Workspace
     [ThreadStatic]
     private static float[]? t_plane;
 
+    [ThreadStatic]
+    private static int[]? t_packedOffsets;
+
+    /// <summary>Row offsets of a packed panel: kk*nr for kk &lt; k.</summary>
+    public static int[] PackedOffsets(int k, int nr)
+    {
+        int[]? o = t_packedOffsets;
+        if (o is null || o.Length < k || (k > 1 && o[1] != nr))
+        {
+            o = new int[Math.Max(k, o?.Length ?? 0)];
+            for (int i = 0; i < o.Length; i++)
+            {
+                o[i] = i * nr;
+            }
+
+            t_packedOffsets = o;
+        }
+
+        return o;
+    }
+
     /// <summary>The packed B panel of the GEMM (K x NR).</summary>
     public static float[] Panel(int length) => Grow(ref t_panel, length);
 
