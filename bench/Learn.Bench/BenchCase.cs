@@ -6,8 +6,9 @@ namespace Learn.Bench;
 /// <summary>One benchmarked convolution: batch 1, float32, zero padding, seeded data shared by every peer.</summary>
 public sealed class BenchCase
 {
-    private BenchCase(string name, int[] input, int[] weight, int stride, int padding, int dilation, int groups)
+    private BenchCase(string key, string name, int[] input, int[] weight, int stride, int padding, int dilation, int groups)
     {
+        Key = key;
         Name = name;
         InputShape = input;
         WeightShape = weight;
@@ -32,12 +33,15 @@ public sealed class BenchCase
     /// <summary>The cases of the table.</summary>
     public static IReadOnlyList<BenchCase> All { get; } =
     [
-        new("depthwise 3x3, x=[1,64,64,32]", [1, 64, 64, 32], [64, 1, 3, 3], 1, 1, 1, 64),
-        new("pointwise 1x1 64->256 at 64x32", [1, 64, 64, 32], [256, 64, 1, 1], 1, 0, 1, 1),
-        new("grouped 3x3 g=4 64->64 at 64x32", [1, 64, 64, 32], [64, 16, 3, 3], 1, 1, 1, 4),
-        new("dilated 3x3 d=2 64->64 at 64x32", [1, 64, 64, 32], [64, 64, 3, 3], 1, 2, 2, 1),
-        new("stem 7x7 s2 3->64 at 256x128", [1, 3, 256, 128], [64, 3, 7, 7], 2, 3, 1, 1),
+        new("depthwise", "depthwise 3x3, x=[1,64,64,32]", [1, 64, 64, 32], [64, 1, 3, 3], 1, 1, 1, 64),
+        new("pointwise", "pointwise 1x1 64->256 at 64x32", [1, 64, 64, 32], [256, 64, 1, 1], 1, 0, 1, 1),
+        new("grouped", "grouped 3x3 g=4 64->64 at 64x32", [1, 64, 64, 32], [64, 16, 3, 3], 1, 1, 1, 4),
+        new("dilated", "dilated 3x3 d=2 64->64 at 64x32", [1, 64, 64, 32], [64, 64, 3, 3], 1, 2, 2, 1),
+        new("stem", "stem 7x7 s2 3->64 at 256x128", [1, 3, 256, 128], [64, 3, 7, 7], 2, 3, 1, 1),
     ];
+
+    /// <summary>Short name, for BenchmarkDotNet's parameter column and --only.</summary>
+    public string Key { get; }
 
     /// <summary>Row label.</summary>
     public string Name { get; }

@@ -12,7 +12,7 @@ public class ConvBenchmarks
     private IConvPeer? _naive, _fast, _torch, _onnx;
 
     /// <summary>The case names, for the Case parameter.</summary>
-    public static IEnumerable<string> CaseNames => BenchCase.All.Select(c => c.Name);
+    public static IEnumerable<string> CaseNames => BenchCase.All.Select(c => c.Key);
 
     /// <summary>Which case.</summary>
     [ParamsSource(nameof(CaseNames))]
@@ -26,7 +26,7 @@ public class ConvBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        BenchCase c = BenchCase.All.Single(b => b.Name == Case);
+        BenchCase c = BenchCase.All.Single(b => b.Key == Case);
         _naive = Peers.Create(Peers.Naive, c, Threads);
         _fast = Peers.Create(Peers.Fast, c, Threads);
         _torch = Peers.Create(Peers.LibTorch, c, Threads);

@@ -15,20 +15,28 @@ public static class QuickBench
     private static readonly string[] Timed = [Peers.Fast, Peers.LibTorch, Peers.Onnx];
 
     /// <summary>Runs the table and writes it to <paramref name="output"/>. Returns 1 if a peer disagreed with the reference.</summary>
-    public static int Run(TextWriter output, double secondsPerMeasurement = 1.5, IReadOnlyList<int>? threadCounts = null, string only = "")
+    public static int Run(TextWriter output, double secondsPerMeasurement = 1.5, IReadOnlyList<int>? threadCounts = null, string only = "", bool cpuTime = false)
     {
         ArgumentNullException.ThrowIfNull(output);
         threadCounts ??= [1, 2];
         var inv = CultureInfo.InvariantCulture;
         int savedThreads = Parallelism.Threads;
         bool allAgree = true;
-        output.WriteLine($"machine: {Environment.ProcessorCount} logical CPUs, Vector<float>.Count = {System.Numerics.Vector<float>.Count}, .NET {Environment.Version}");
+        if (cpuTime && (!ThreadClock.Available || threadCounts.Any(t => t != 1)))
+        {
+            throw new ArgumentException("--cpu-time needs Linux and --threads 1: it reads the calling thread's CPU clock");
+        }
+
+        Func<double> clock = cpuTime ? ThreadClock.NowMs : () => Stopwatch.GetTimestamp() * 1000.0 / Stopwatch.Frequency;
+        output.WriteLine($"machine: {Environment.ProcessorCount} logical CPUs, Vector<float>.Count = {System.Numerics.Vector<float>.Count}, " +
+            $"Vector512 accelerated = {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, .NET {Environment.Version}, " +
+            $"load average {LoadAverage()}, clock = {(cpuTime ? "thread CPU time" : "wall")}");
         output.WriteLine();
-        output.WriteLine("| case | threads | naive ms | fast ms | libtorch ms | onnxruntime ms | fast GFLOP/s | best peer GFLOP/s | fast / best peer |");
-        output.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        output.WriteLine("| case | threads | naive ms | fast ms | libtorch ms | onnxruntime ms | fast GFLOP/s | best peer GFLOP/s | fast / best peer | fast bytes allocated / call |");
+        output.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 
         var naive = new Dictionary<BenchCase, (double Ms, float[] Y)>();
-        BenchCase[] cases = BenchCase.All.Where(c => c.Name.Contains(only, StringComparison.Ordinal)).ToArray();
+        BenchCase[] cases = BenchCase.All.Where(c => c.Key.Contains(only, StringComparison.Ordinal) || c.Name.Contains(only, StringComparison.Ordinal)).ToArray();
         foreach (BenchCase c in cases)
         {
             using IConvPeer p = Peers.Create(Peers.Naive, c, 1);
@@ -41,6 +49,7 @@ public static class QuickBench
             foreach (BenchCase c in cases)
             {
                 var ms = new Dictionary<string, double>();
+                long allocated;
                 var peers = Timed.Select(name => Peers.Create(name, c, threads)).ToArray();
                 try
                 {
@@ -55,7 +64,13 @@ public static class QuickBench
                         }
                     }
 
-                    double[] medians = InterleavedMs(peers.Select(p => (Action)p.Run).ToArray(), secondsPerMeasurement);
+                    allocated = AllocatedPerCall(peers[0].Run);
+                    // One thread: interleave, so a change of load hits every peer alike. More threads: one peer at a
+                    // time after a pause, because the peers' pools spin-wait after each call (OpenMP in libtorch,
+                    // ORT's intra-op pool) and would steal the cores the next peer runs on.
+                    double[] medians = threads == 1
+                        ? InterleavedMs(peers.Select(p => (Action)p.Run).ToArray(), secondsPerMeasurement, clock)
+                        : peers.Select(p => Isolated(p.Run, secondsPerMeasurement / peers.Length)).ToArray();
                     for (int i = 0; i < peers.Length; i++)
                     {
                         ms[peers[i].Name] = medians[i];
@@ -72,7 +87,7 @@ public static class QuickBench
                 double best = Math.Min(ms[Peers.LibTorch], ms[Peers.Onnx]);
                 output.WriteLine(string.Create(inv,
                     $"| {c.Name} | {threads} | {naive[c].Ms:F1} | {ms[Peers.Fast]:F3} | {ms[Peers.LibTorch]:F3} | {ms[Peers.Onnx]:F3} | " +
-                    $"{Gflops(c, ms[Peers.Fast]):F1} | {Gflops(c, best):F1} | {ms[Peers.Fast] / best:F2}x |"));
+                    $"{Gflops(c, ms[Peers.Fast]):F1} | {Gflops(c, best):F1} | {ms[Peers.Fast] / best:F2}x | {allocated} |"));
             }
         }
 
@@ -80,6 +95,39 @@ public static class QuickBench
         output.WriteLine();
         output.WriteLine("naive is single-threaded and timed once per case; GFLOP/s = 2*MACs/time; fast / best peer < 1 means fast wins.");
         return allAgree ? 0 : 1;
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+
+    /// <summary>Median of single calls after the other peers' spinning threads have gone to sleep.</summary>
+    private static double Isolated(Action run, double seconds)
+    {
+        Thread.Sleep(300);
+        return MedianMs(run, seconds);
+    }
+
+    /// <summary>Managed bytes allocated per call by all threads, over 50 warm calls.</summary>
+    public static long AllocatedPerCall(Action run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        run();
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < 50; i++)
+        {
+            run();
+        }
+
+        return (GC.GetTotalAllocatedBytes(precise: true) - before) / 50;
     }
 
     /// <summary>2*MACs / time, in GFLOP/s.</summary>
@@ -94,9 +142,10 @@ public static class QuickBench
     /// a change of load on a shared machine hits all of them alike; returns per implementation the median over
     /// rounds of the mean time per call, in ms.
     /// </summary>
-    public static double[] InterleavedMs(Action[] runs, double seconds, int rounds = 15)
+    public static double[] InterleavedMs(Action[] runs, double seconds, Func<double> clock, int rounds = 15)
     {
         ArgumentNullException.ThrowIfNull(runs);
+        ArgumentNullException.ThrowIfNull(clock);
         var perCall = new double[runs.Length];
         for (int i = 0; i < runs.Length; i++)
         {
@@ -114,13 +163,13 @@ public static class QuickBench
             for (int i = 0; i < runs.Length; i++)
             {
                 int calls = Math.Max(1, (int)(seconds * 1000 / rounds / runs.Length / perCall[i]));
-                long t0 = Stopwatch.GetTimestamp();
+                double t0 = clock();
                 for (int k = 0; k < calls; k++)
                 {
                     runs[i]();
                 }
 
-                means[i][r] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds / calls;
+                means[i][r] = (clock() - t0) / calls;
             }
         }
 

@@ -12,6 +12,7 @@ namespace Learn.Ops.Fast;
 public static class Parallelism
 {
     private static int s_threads = Environment.ProcessorCount;
+    private static SpinPool? s_pool;
 
     /// <summary>Below this many multiply-adds a call runs on the calling thread: waking a worker costs more.</summary>
     internal const long SerialBelowMacs = 200_000;
@@ -29,7 +30,8 @@ public static class Parallelism
 
     /// <summary>
     /// Runs <paramref name="body"/>(start, end) over [0, <paramref name="count"/>) in contiguous chunks, one per
-    /// thread; serially when the whole job is under <see cref="SerialBelowMacs"/> multiply-adds.
+    /// thread, on a <see cref="SpinPool"/> kept for the current thread count; serially when the whole job is
+    /// under <see cref="SerialBelowMacs"/> multiply-adds.
     /// </summary>
     internal static void For(int count, long totalMacs, Action<int, int> body)
     {
@@ -40,7 +42,15 @@ public static class Parallelism
             return;
         }
 
-        Parallel.For(0, t, new ParallelOptions { MaxDegreeOfParallelism = t }, i =>
-            body((int)((long)count * i / t), (int)((long)count * (i + 1) / t)));
+        SpinPool? pool = s_pool;
+        if (pool is null || pool.Threads != t)
+        {
+            var fresh = new SpinPool(t);
+            SpinPool? old = Interlocked.Exchange(ref s_pool, fresh);
+            old?.Dispose();
+            pool = fresh;
+        }
+
+        pool.For(count, body);
     }
 }
