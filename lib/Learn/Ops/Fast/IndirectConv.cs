@@ -32,12 +32,15 @@ internal readonly unsafe struct IndirectConv : IPanelSource
         _l = layout;
     }
 
-    /// <summary>True when whole-panel rows waste at most a quarter of the work and the offsets fit an int.</summary>
+    /// <summary>True when whole-panel rows waste at most a quarter of the work and the padded copy and its offsets fit an int.</summary>
     public static bool Applies(ConvGeometry g)
     {
         int ow = g.Axes[2].Output, nr = PackedGemm.NR;
         int chunks = (ow + nr - 1) / nr;
-        return chunks * nr * 4 <= ow * 5 && new Layout(g).ChannelStride * (long)g.InPerGroup < int.MaxValue / 2;
+        var layout = new Layout(g);
+        return chunks * nr * 4 <= ow * 5
+            && layout.ChannelStride * g.InPerGroup < int.MaxValue / 2
+            && layout.ChannelStride * g.InChannels * g.Batch < int.MaxValue / 2;
     }
 
     /// <summary>y = conv(x, w) + b for a geometry where <see cref="Applies"/> holds.</summary>
