@@ -117,26 +117,40 @@ internal readonly unsafe struct IndirectConv : IPanelSource
                     }
 
                     float* src = x + ((((long)id * ah.Input) + ih) * aw.Input);
-                    if (l.SW == 1 && mode == PaddingMode.Zeros)
+                    if (mode == PaddingMode.Zeros)
                     {
-                        int left = Math.Min(aw.PadBefore, l.RowLength), count = Math.Min(aw.Input, l.RowLength - left);
-                        for (int i = 0; i < left; i++)
+                        // i reads input column i*sw + q - padLeft: inside the row for i in [lo, hi), zero elsewhere.
+                        int shift = aw.PadBefore - q;
+                        int lo = Math.Clamp(shift <= 0 ? 0 : (shift + l.SW - 1) / l.SW, 0, l.RowLength);
+                        int hi = Math.Clamp((aw.Input + shift + l.SW - 1) / l.SW, lo, l.RowLength);
+                        for (int i = 0; i < lo; i++)
                         {
                             dst[i] = 0f;
                         }
 
-                        int j = 0;
-                        for (; j + v <= count; j += v)
+                        float* from = src + ((lo * l.SW) - shift);
+                        if (l.SW == 1)
                         {
-                            *(Vector<float>*)(dst + left + j) = *(Vector<float>*)(src + j);
+                            int j = 0, count = hi - lo;
+                            for (; j + v <= count; j += v)
+                            {
+                                *(Vector<float>*)(dst + lo + j) = *(Vector<float>*)(from + j);
+                            }
+
+                            for (; j < count; j++)
+                            {
+                                dst[lo + j] = from[j];
+                            }
+                        }
+                        else
+                        {
+                            for (int i = lo; i < hi; i++, from += l.SW)
+                            {
+                                dst[i] = *from;
+                            }
                         }
 
-                        for (; j < count; j++)
-                        {
-                            dst[left + j] = src[j];
-                        }
-
-                        for (int i = left + count; i < l.RowLength; i++)
+                        for (int i = hi; i < l.RowLength; i++)
                         {
                             dst[i] = 0f;
                         }
