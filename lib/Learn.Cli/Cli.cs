@@ -26,6 +26,7 @@ public static class Cli
         CostCommand.Verb,
         DiffCommand.Verb,
         ConvertCommand.Verb,
+        BenchCommand.Verb,
         NotebooksCommand.Verb,
     ];
 

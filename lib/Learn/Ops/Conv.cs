@@ -1,3 +1,4 @@
+using Learn.Ops.Fast;
 using Learn.Tensors;
 
 namespace Learn.Ops;
@@ -37,6 +38,7 @@ public static class Conv
         return impl switch
         {
             Implementation.Naive => Reference(geometry, input.Data, weight.Data, bias?.Data, options.PaddingMode),
+            Implementation.Fast => FastConv.Forward(geometry, input.Data, weight.Data, bias?.Data, options.PaddingMode),
             _ => throw new ArgumentOutOfRangeException(nameof(impl), impl, "unknown implementation"),
         };
     }

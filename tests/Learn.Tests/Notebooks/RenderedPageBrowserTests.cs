@@ -13,7 +13,7 @@ public class RenderedPageBrowserTests
     {
         if (!File.Exists(Chromium))
         {
-            Assert.Ignore($"{Chromium} is absent (Debian package chromium; .ci/run installs it)");
+            NotebookTestSupport.RequireOrSkip($"{Chromium} is absent (Debian package chromium; .ci/run installs it)");
         }
 
         var run = Outputs;

@@ -1,0 +1,27 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Learn.Bench;
+
+// Learn.Bench --quick [--only TEXT] [--threads 1,2] [--cpu-time]   the Stopwatch table, under a minute
+//   --cpu-time (with --threads 1): time by the thread's CPU clock, for a fair comparison on a busy machine
+// Learn.Bench [BDN arguments]                        the BenchmarkDotNet run, e.g. --filter '*'
+if (args.Contains("--quick"))
+{
+    string only = Option("--only") ?? "";
+    int[] threads = (Option("--threads") ?? "1,2").Split(',').Select(int.Parse).ToArray();
+    return QuickBench.Run(Console.Out, threadCounts: threads, only: only, cpuTime: args.Contains("--cpu-time"));
+}
+
+IConfig config = DefaultConfig.Instance
+    .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(3).WithIterationCount(15))
+    .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+BenchmarkSwitcher.FromAssembly(typeof(ConvBenchmarks).Assembly).Run(args.Length == 0 ? ["--filter", "*"] : args, config);
+return 0;
+
+string? Option(string name)
+{
+    int i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}

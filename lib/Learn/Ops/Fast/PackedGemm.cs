@@ -1,0 +1,289 @@
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Learn.Ops.Fast;
+
+/// <summary>
+/// Where the B operand of a convolution-as-GEMM comes from, one NR-column panel at a time: the K x NR block
+/// of B for some output columns of image n and group g. Row kk of the block is NR floats at b + offsets[kk]:
+/// either a packed copy in the caller's scratch (offsets[kk] = kk*NR) or rows of prepared memory.
+/// </summary>
+internal unsafe interface IPanelSource
+{
+    /// <summary>Column panels per (image, group).</summary>
+    int Panels { get; }
+
+    /// <summary>The output columns [j0, j0 + cols) of C that panel <paramref name="panel"/> computes.</summary>
+    void Columns(int panel, out int j0, out int cols);
+
+    /// <summary>B for one panel; may pack into <paramref name="scratch"/> (K*NR floats, rows at <paramref name="packedOffsets"/>).</summary>
+    float* Rows(int n, int group, int panel, int cols, float* scratch, int* packedOffsets, out int* offsets);
+}
+
+/// <summary>
+/// A packed, register-blocked single-precision GEMM for convolution:
+/// <c>C[m, j] = bias[m] + sum over k of A[m, k] * B[k, j]</c>, with A the weights of one group
+/// (C_out/G x K, K = (C_in/G)*kd*kh*kw, exactly the layout of w[co, ci, kd, kh, kw]), B the input seen as
+/// K x N (N = output positions) and C the output plane of that group, N-contiguous.
+/// </summary>
+/// <remarks>
+/// The micro-kernel keeps an MR x NR block of C (6 rows x 2 vectors) in 12 vector registers and, for each
+/// k, loads two vectors of B and broadcasts six values of A: 12 fused multiply-adds per 8 loads. A is packed
+/// once per call into MR-row panels (panel[k*MR + r]); B is packed per NR-column panel into a per-thread
+/// buffer small enough to stay in L1 while every A panel streams past it. Work is split over B panels,
+/// so threads write disjoint column blocks of C. Each value sums its K products in order from the bias,
+/// whatever the tiling and the thread count.
+/// </remarks>
+internal static unsafe class PackedGemm
+{
+    /// <summary>Rows of C per micro-kernel call.</summary>
+    public const int MR = 6;
+
+    /// <summary>
+    /// True when the micro-kernel uses two 512-bit vectors per row (AVX-512 hardware, .NET 9+): Vector&lt;float&gt;
+    /// stays 256 bits wide there by default, which would leave half of each FMA unit idle.
+    /// </summary>
+    public static bool Wide { get; } = HasWideFma();
+
+    /// <summary>Columns of C per micro-kernel call: two vectors (of 16 floats when <see cref="Wide"/>).</summary>
+    public static int NR { get; } = Wide ? 32 : 2 * Vector<float>.Count;
+
+    private static bool HasWideFma()
+    {
+#if NET9_0_OR_GREATER
+        return Vector512.IsHardwareAccelerated && Vector<float>.Count < Vector512<float>.Count;
+#else
+        return false;
+#endif
+    }
+
+    /// <summary>Runs C = A*B + bias for every image and group of a convolution.</summary>
+    /// <param name="batch">N, the number of images.</param>
+    /// <param name="groups">G.</param>
+    /// <param name="m">Output channels per group (rows of A and C).</param>
+    /// <param name="k">Reduction length.</param>
+    /// <param name="n">Output positions per channel (columns of B and C).</param>
+    /// <param name="w">Weights, [G*m, k] row-major.</param>
+    /// <param name="bias">Bias of length G*m, or null.</param>
+    /// <param name="y">Output, [batch, G*m, n].</param>
+    /// <param name="source">Fills the B panels.</param>
+    /// <param name="relu">Fuse a ReLU into the store.</param>
+    public static void Run<TSource>(int batch, int groups, int m, int k, int n, float[] w, float[]? bias, float[] y, TSource source, bool relu)
+        where TSource : IPanelSource
+    {
+        int nr = NR;
+        int mPanels = (m + MR - 1) / MR;
+        int packedPerGroup = mPanels * MR * k;
+        int biasPerGroup = mPanels * MR;
+        float[] packedA = ArrayPool<float>.Shared.Rent(groups * (packedPerGroup + biasPerGroup));
+        try
+        {
+            PackWeights(groups, m, k, w, bias, packedA, packedPerGroup, biasPerGroup);
+            int nPanels = source.Panels;
+            int items = batch * groups * nPanels;
+            long macs = (long)batch * groups * m * k * n;
+            Parallelism.For(items, macs, (start, end) =>
+                RunPanels(start, end, nPanels, groups, m, k, n, packedA, packedPerGroup, biasPerGroup, y, source, relu));
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(packedA);
+        }
+    }
+
+    /// <summary>
+    /// Packs A into MR-row panels, panel[k*MR + r] = A[p*MR + r, k] (rows past m are zero), all groups one after
+    /// the other, followed by each group's bias padded to whole panels.
+    /// </summary>
+    private static void PackWeights(int groups, int m, int k, float[] w, float[]? bias, float[] packed, int packedPerGroup, int biasPerGroup)
+    {
+        int biasStart = groups * packedPerGroup;
+        for (int g = 0; g < groups; g++)
+        {
+            Span<float> dst = packed.AsSpan(g * packedPerGroup, packedPerGroup);
+            for (int row = 0; row < packedPerGroup / k; row++)
+            {
+                int panel = row / MR, r = row % MR;
+                int src = ((g * m) + row) * k;
+                for (int kk = 0; kk < k; kk++)
+                {
+                    dst[(panel * MR * k) + (kk * MR) + r] = row < m ? w[src + kk] : 0f;
+                }
+            }
+
+            for (int row = 0; row < biasPerGroup; row++)
+            {
+                packed[biasStart + (g * biasPerGroup) + row] = row < m && bias is not null ? bias[(g * m) + row] : 0f;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunPanels<TSource>(int start, int end, int nPanels, int groups, int m, int k, int n, float[] packedA,
+        int packedPerGroup, int biasPerGroup, float[] y, TSource source, bool relu)
+        where TSource : IPanelSource
+    {
+        int nr = NR;
+        float[] panel = Workspace.Panel(k * nr);
+        float[] tile = Workspace.Tile(MR * nr);
+        int[] packedOffsets = Workspace.PackedOffsets(k, nr);
+        int biasStart = groups * packedPerGroup;
+        int cout = groups * m;
+        fixed (float* pa = packedA, scratch = panel, pt = tile, py = y)
+        fixed (int* po = packedOffsets)
+        {
+            for (int item = start; item < end; item++)
+            {
+                int jp = item % nPanels;
+                int gi = item / nPanels;
+                int g = gi % groups, img = gi / groups;
+                source.Columns(jp, out int j0, out int cols);
+                float* pb = source.Rows(img, g, jp, cols, scratch, po, out int* offsets);
+                float* aGroup = pa + ((long)g * packedPerGroup);
+                float* biasGroup = pa + biasStart + ((long)g * biasPerGroup);
+                for (int p = 0; p * MR < m; p++)
+                {
+                    int rows = Math.Min(MR, m - (p * MR));
+                    float* c = py + ((((long)img * cout) + (g * m) + (p * MR)) * n) + j0;
+                    if (rows == MR && cols == nr)
+                    {
+                        Kernel(k, aGroup + ((long)p * MR * k), pb, offsets, c, n, biasGroup + (p * MR), relu);
+                    }
+                    else
+                    {
+                        // Edge tile: compute the whole tile into scratch, store only what lies inside C.
+                        Kernel(k, aGroup + ((long)p * MR * k), pb, offsets, pt, nr, biasGroup + (p * MR), relu);
+                        for (int r = 0; r < rows; r++)
+                        {
+                            new ReadOnlySpan<float>(pt + (r * nr), cols).CopyTo(new Span<float>(c + ((long)r * n), cols));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The micro-kernel: c[r, 0..NR) = bias[r] + sum over kk of a[kk*MR + r] * b[offsets[kk] + 0..NR), for
+    /// r &lt; MR, with the 6 x 2 vector accumulators held in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Kernel(int k, float* a, float* b, int* offsets, float* c, int ldc, float* bias, bool relu)
+    {
+#if NET9_0_OR_GREATER
+        if (Wide)
+        {
+            Kernel512(k, a, b, offsets, c, ldc, bias, relu);
+            return;
+        }
+#endif
+
+        int v = Vector<float>.Count;
+        Vector<float> c00 = new(bias[0]), c01 = c00;
+        Vector<float> c10 = new(bias[1]), c11 = c10;
+        Vector<float> c20 = new(bias[2]), c21 = c20;
+        Vector<float> c30 = new(bias[3]), c31 = c30;
+        Vector<float> c40 = new(bias[4]), c41 = c40;
+        Vector<float> c50 = new(bias[5]), c51 = c50;
+        for (int kk = 0; kk < k; kk++)
+        {
+            float* row = b + offsets[kk];
+            Vector<float> b0 = *(Vector<float>*)row;
+            Vector<float> b1 = *(Vector<float>*)(row + v);
+            Vector<float> x = new(a[0]);
+            c00 = Simd.Fma(x, b0, c00);
+            c01 = Simd.Fma(x, b1, c01);
+            x = new(a[1]);
+            c10 = Simd.Fma(x, b0, c10);
+            c11 = Simd.Fma(x, b1, c11);
+            x = new(a[2]);
+            c20 = Simd.Fma(x, b0, c20);
+            c21 = Simd.Fma(x, b1, c21);
+            x = new(a[3]);
+            c30 = Simd.Fma(x, b0, c30);
+            c31 = Simd.Fma(x, b1, c31);
+            x = new(a[4]);
+            c40 = Simd.Fma(x, b0, c40);
+            c41 = Simd.Fma(x, b1, c41);
+            x = new(a[5]);
+            c50 = Simd.Fma(x, b0, c50);
+            c51 = Simd.Fma(x, b1, c51);
+            a += MR;
+        }
+
+        Store(c, v, c00, c01, relu);
+        Store(c + ldc, v, c10, c11, relu);
+        Store(c + (2 * ldc), v, c20, c21, relu);
+        Store(c + (3 * ldc), v, c30, c31, relu);
+        Store(c + (4 * ldc), v, c40, c41, relu);
+        Store(c + (5 * ldc), v, c50, c51, relu);
+    }
+
+#if NET9_0_OR_GREATER
+    /// <summary>The same micro-kernel with <see cref="Vector512{T}"/>: a 6 x 32 tile per call.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512(int k, float* a, float* b, int* offsets, float* c, int ldc, float* bias, bool relu)
+    {
+        Vector512<float> c00 = Vector512.Create(bias[0]), c01 = c00;
+        Vector512<float> c10 = Vector512.Create(bias[1]), c11 = c10;
+        Vector512<float> c20 = Vector512.Create(bias[2]), c21 = c20;
+        Vector512<float> c30 = Vector512.Create(bias[3]), c31 = c30;
+        Vector512<float> c40 = Vector512.Create(bias[4]), c41 = c40;
+        Vector512<float> c50 = Vector512.Create(bias[5]), c51 = c50;
+        for (int kk = 0; kk < k; kk++)
+        {
+            float* row = b + offsets[kk];
+            Vector512<float> b0 = Vector512.Load(row);
+            Vector512<float> b1 = Vector512.Load(row + 16);
+            Vector512<float> x = Vector512.Create(a[0]);
+            c00 = Vector512.FusedMultiplyAdd(x, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a[1]);
+            c10 = Vector512.FusedMultiplyAdd(x, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a[2]);
+            c20 = Vector512.FusedMultiplyAdd(x, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a[3]);
+            c30 = Vector512.FusedMultiplyAdd(x, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a[4]);
+            c40 = Vector512.FusedMultiplyAdd(x, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a[5]);
+            c50 = Vector512.FusedMultiplyAdd(x, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+            a += MR;
+        }
+
+        Store512(c, c00, c01, relu);
+        Store512(c + ldc, c10, c11, relu);
+        Store512(c + (2 * ldc), c20, c21, relu);
+        Store512(c + (3 * ldc), c30, c31, relu);
+        Store512(c + (4 * ldc), c40, c41, relu);
+        Store512(c + (5 * ldc), c50, c51, relu);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store512(float* c, Vector512<float> lo, Vector512<float> hi, bool relu)
+    {
+        if (relu)
+        {
+            lo = Vector512.Max(lo, Vector512<float>.Zero);
+            hi = Vector512.Max(hi, Vector512<float>.Zero);
+        }
+
+        lo.Store(c);
+        hi.Store(c + 16);
+    }
+#endif
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* c, int v, Vector<float> lo, Vector<float> hi, bool relu)
+    {
+        *(Vector<float>*)c = Simd.Finish(lo, relu);
+        *(Vector<float>*)(c + v) = Simd.Finish(hi, relu);
+    }
+}

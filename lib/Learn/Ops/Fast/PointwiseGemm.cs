@@ -1,0 +1,70 @@
+namespace Learn.Ops.Fast;
+
+/// <summary>
+/// Pointwise convolution (every kernel size 1, stride 1, no padding) as a GEMM per group:
+/// <c>y[n, co, j] = b[co] + sum over ci of w[co, ci] * x[n, g*(C_in/G) + ci, j]</c> over the flattened positions j.
+/// The input already is B (C_in/G rows of N contiguous positions), so a panel is a plain copy of NR columns.
+/// </summary>
+internal readonly unsafe struct PointwiseGemm : IPanelSource
+{
+    private readonly float[] _x;
+    private readonly int _inChannels, _inPerGroup, _positions;
+
+    private int PositionsOut => _positions;
+
+    private int Reduction => _inPerGroup;
+
+    private PointwiseGemm(float[] x, int inChannels, int inPerGroup, int positions)
+    {
+        _x = x;
+        _inChannels = inChannels;
+        _inPerGroup = inPerGroup;
+        _positions = positions;
+    }
+
+    /// <summary>True when <paramref name="g"/> is a 1x1(x1) convolution this kernel computes directly.</summary>
+    public static bool Applies(ConvGeometry g) =>
+        g.Axes.All(a => a.Kernel == 1 && a.Stride == 1 && a.PadBefore == 0 && a.PadAfter == 0);
+
+    /// <summary>y = conv(x, w) + b for a geometry where <see cref="Applies"/> holds.</summary>
+    public static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, bool relu)
+    {
+        int positions = g.Axes[0].Input * g.Axes[1].Input * g.Axes[2].Input;
+        var source = new PointwiseGemm(x, g.InChannels, g.InPerGroup, positions);
+        PackedGemm.Run(g.Batch, g.Groups, g.OutPerGroup, g.InPerGroup, positions, w, b, y, source, relu);
+    }
+
+    /// <inheritdoc />
+    public int Panels => (PositionsOut + PackedGemm.NR - 1) / PackedGemm.NR;
+
+    /// <inheritdoc />
+    public void Columns(int panel, out int j0, out int cols)
+    {
+        j0 = panel * PackedGemm.NR;
+        cols = Math.Min(PackedGemm.NR, PositionsOut - j0);
+    }
+
+    /// <inheritdoc />
+    public unsafe float* Rows(int n, int group, int panel, int cols, float* scratch, int* packedOffsets, out int* offsets)
+    {
+        Pack(n, group, panel * PackedGemm.NR, cols, new Span<float>(scratch, Reduction * PackedGemm.NR));
+        offsets = packedOffsets;
+        return scratch;
+    }
+
+    /// <summary>Packs the panel of output columns [j0, j0 + cols): panel[kk*NR + t], zeros past cols.</summary>
+    private void Pack(int n, int group, int j0, int cols, Span<float> panel)
+    {
+        int nr = PackedGemm.NR;
+        long row = (((long)n * _inChannels) + ((long)group * _inPerGroup)) * _positions + j0;
+        for (int k = 0; k < _inPerGroup; k++, row += _positions)
+        {
+            Span<float> dst = panel.Slice(k * nr, nr);
+            _x.AsSpan((int)row, cols).CopyTo(dst);
+            if (cols < nr)
+            {
+                dst[cols..].Clear();
+            }
+        }
+    }
+}

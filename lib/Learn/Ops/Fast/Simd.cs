@@ -1,0 +1,28 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Learn.Ops.Fast;
+
+/// <summary>The few vector helpers the kernels share, in the portable <see cref="Vector{T}"/> form.</summary>
+internal static class Simd
+{
+    /// <summary>Floats per vector: 8 with AVX2, 4 with SSE/NEON or when hardware intrinsics are off.</summary>
+    public static int Width => Vector<float>.Count;
+
+    /// <summary>a*b + c, fused (one rounding) where the runtime offers it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Fma(Vector<float> a, Vector<float> b, Vector<float> c) =>
+#if NET9_0_OR_GREATER
+        Vector.FusedMultiplyAdd(a, b, c);
+#else
+        (a * b) + c;
+#endif
+
+    /// <summary>Applies the epilogue to a vector of finished sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Finish(Vector<float> v, bool relu) => relu ? Vector.Max(v, Vector<float>.Zero) : v;
+
+    /// <summary>Applies the epilogue to one finished sum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Finish(float v, bool relu) => relu && v < 0f ? 0f : v;
+}
