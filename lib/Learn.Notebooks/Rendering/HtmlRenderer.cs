@@ -21,7 +21,7 @@ public static class HtmlRenderer
     /// <param name="Problem">The failure summary, or null.</param>
     public sealed record IndexEntry(string Page, string Title, bool Ok, string? Problem);
 
-    /// <summary>The title: the first markdown heading's text, else the file name.</summary>
+    /// <summary>The title: the first markdown heading's text (code backticks dropped, as it is shown as plain text), else the file name.</summary>
     public static string Title(Notebook notebook, string fileName)
     {
         ArgumentNullException.ThrowIfNull(notebook);
@@ -31,7 +31,7 @@ public static class HtmlRenderer
             {
                 if (line.StartsWith('#'))
                 {
-                    return line.TrimStart('#').Trim();
+                    return line.TrimStart('#').Trim().Replace("`", "", StringComparison.Ordinal);
                 }
             }
         }
