@@ -127,14 +127,8 @@ public sealed class CostTable
         var text = new StringBuilder();
         foreach (string[] line in lines)
         {
-            for (int c = 0; c < line.Length; c++)
-            {
-                bool right = c is 3 or 4;
-                string cell = right ? line[c].PadLeft(widths[c]) : line[c].PadRight(widths[c]);
-                text.Append(cell).Append(c < line.Length - 1 ? "  " : "");
-            }
-
-            text.Append('\n');
+            IEnumerable<string> cells = line.Select((cell, c) => c is 3 or 4 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]));
+            text.Append(string.Join("  ", cells).TrimEnd()).Append('\n');
         }
 
         text.Append(CultureInfo.InvariantCulture, $"input {Tensor.Format(InputShape)} -> output {Tensor.Format(Output.Shape)}\n");
