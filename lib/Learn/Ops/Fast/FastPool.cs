@@ -12,33 +12,39 @@ namespace Learn.Ops.Fast;
 /// </summary>
 public static class FastPool
 {
-    /// <summary>Max pooling with a square window (any kernel, stride, padding; dilation 1, floor mode) into <paramref name="y"/> [N, C, outH, outW].</summary>
+    /// <summary>
+    /// Max pooling with a square window (any kernel, stride, padding; dilation 1, floor mode) into <paramref name="y"/>
+    /// [N, C, outH, outW]. Per output row: the max over the window's input rows, whole rows at a time in vectors,
+    /// then the max over each window's columns of that row. A NaN input is not guaranteed to propagate.
+    /// </summary>
     public static void MaxPool2d(Tensor x, int kernel, int stride, int padding, Tensor y)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(y);
         var (planes, h, w, oh, ow) = Check(x, y, kernel, stride, padding);
         float[] xs = x.Data, ys = y.Data;
-        Parallelism.For(planes, (long)planes * oh * ow * kernel * kernel, (p0, p1) =>
+        Parallelism.For(planes, (long)planes * oh * w * kernel * 4, (p0, p1) =>
         {
+            float[] rowMax = new float[w];
             for (int p = p0; p < p1; p++)
             {
                 int xBase = p * h * w, yBase = p * oh * ow;
                 for (int i = 0; i < oh; i++)
                 {
                     int r0 = Math.Max(0, i * stride - padding), r1 = Math.Min(h, i * stride - padding + kernel);
+                    xs.AsSpan(xBase + r0 * w, w).CopyTo(rowMax);
+                    for (int r = r0 + 1; r < r1; r++)
+                    {
+                        MaxInto(rowMax, xs.AsSpan(xBase + r * w, w));
+                    }
+
                     for (int j = 0; j < ow; j++)
                     {
                         int c0 = Math.Max(0, j * stride - padding), c1 = Math.Min(w, j * stride - padding + kernel);
-                        float m = float.NegativeInfinity; // padding is -inf: it never wins
-                        for (int r = r0; r < r1; r++)
+                        float m = rowMax[c0]; // padding is -inf: it never wins, so only in-range columns count
+                        for (int c = c0 + 1; c < c1; c++)
                         {
-                            int row = xBase + r * w;
-                            for (int c = c0; c < c1; c++)
-                            {
-                                float v = xs[row + c];
-                                m = v > m || float.IsNaN(v) ? v : m; // NaN propagates, as in PyTorch
-                            }
+                            m = Math.Max(m, rowMax[c]);
                         }
 
                         ys[yBase + i * ow + j] = m;
@@ -48,7 +54,7 @@ public static class FastPool
         });
     }
 
-    /// <summary>Average pooling with a square window, no padding, floor mode, into <paramref name="y"/>: the mean of k*k values.</summary>
+    /// <summary>Average pooling with a square window, no padding, floor mode, into <paramref name="y"/>: the mean of k*k values (rows summed first, in vectors).</summary>
     public static void AvgPool2d(Tensor x, int kernel, int stride, Tensor y)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -56,23 +62,26 @@ public static class FastPool
         var (planes, h, w, oh, ow) = Check(x, y, kernel, stride, 0);
         float[] xs = x.Data, ys = y.Data;
         float inv = 1f / (kernel * kernel);
-        Parallelism.For(planes, (long)planes * oh * ow * kernel * kernel, (p0, p1) =>
+        Parallelism.For(planes, (long)planes * oh * w * kernel * 4, (p0, p1) =>
         {
+            float[] rowSum = new float[w];
             for (int p = p0; p < p1; p++)
             {
                 int xBase = p * h * w, yBase = p * oh * ow;
                 for (int i = 0; i < oh; i++)
                 {
+                    xs.AsSpan(xBase + i * stride * w, w).CopyTo(rowSum);
+                    for (int r = 1; r < kernel; r++)
+                    {
+                        AddInto(rowSum, xs.AsSpan(xBase + (i * stride + r) * w, w));
+                    }
+
                     for (int j = 0; j < ow; j++)
                     {
                         float s = 0;
-                        for (int r = 0; r < kernel; r++)
+                        for (int c = j * stride; c < j * stride + kernel; c++)
                         {
-                            int row = xBase + (i * stride + r) * w + j * stride;
-                            for (int c = 0; c < kernel; c++)
-                            {
-                                s += xs[row + c];
-                            }
+                            s += rowSum[c];
                         }
 
                         ys[yBase + i * ow + j] = s * inv;
@@ -80,6 +89,34 @@ public static class FastPool
                 }
             }
         });
+    }
+
+    private static void MaxInto(Span<float> acc, ReadOnlySpan<float> row)
+    {
+        int i = 0, v = Vector<float>.Count;
+        for (; i <= acc.Length - v; i += v)
+        {
+            Vector.Max(new Vector<float>(acc[i..]), new Vector<float>(row[i..])).CopyTo(acc[i..]);
+        }
+
+        for (; i < acc.Length; i++)
+        {
+            acc[i] = Math.Max(acc[i], row[i]);
+        }
+    }
+
+    private static void AddInto(Span<float> acc, ReadOnlySpan<float> row)
+    {
+        int i = 0, v = Vector<float>.Count;
+        for (; i <= acc.Length - v; i += v)
+        {
+            (new Vector<float>(acc[i..]) + new Vector<float>(row[i..])).CopyTo(acc[i..]);
+        }
+
+        for (; i < acc.Length; i++)
+        {
+            acc[i] += row[i];
+        }
     }
 
     /// <summary>Global average pooling: <paramref name="y"/>[n, c] = mean over H*W of x[n, c] (y holds N*C values, e.g. [N, C, 1, 1]).</summary>
