@@ -4,14 +4,26 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Learn.Bench;
 
-// Learn.Bench --quick [--only TEXT] [--threads 1,2] [--cpu-time]   the Stopwatch table, under a minute
+// Learn.Bench --quick [--only TEXT|osnet] [--threads 1,2] [--cpu-time]   the Stopwatch table, under a minute
 //   --cpu-time (with --threads 1): time by the thread's CPU clock, for a fair comparison on a busy machine
 // Learn.Bench [BDN arguments]                        the BenchmarkDotNet run, e.g. --filter '*'
 if (args.Contains("--quick"))
 {
     string only = Option("--only") ?? "";
     int[] threads = (Option("--threads") ?? "1,2").Split(',').Select(int.Parse).ToArray();
-    return QuickBench.Run(Console.Out, threadCounts: threads, only: only, cpuTime: args.Contains("--cpu-time"));
+    int status = 0;
+    if (!only.StartsWith("osnet", StringComparison.Ordinal))
+    {
+        status = QuickBench.Run(Console.Out, threadCounts: threads, only: only, cpuTime: args.Contains("--cpu-time"));
+        Console.Out.WriteLine();
+    }
+
+    if (only.Length == 0 || only.StartsWith("osnet", StringComparison.Ordinal))
+    {
+        status |= QuickOSNet.Run(Console.Out, threads);
+    }
+
+    return status;
 }
 
 IConfig config = DefaultConfig.Instance

@@ -98,13 +98,7 @@ internal static class OSNetCommand
             throw CliError.Failure(inputPath, $"images {x.Size(2)}x{x.Size(3)} are too small for OSNet: {Cli.OneLine(e)}");
         }
 
-        foreach (var (_, module) in model.NamedModules())
-        {
-            if (module is Conv2d conv)
-            {
-                conv.Implementation = impl;
-            }
-        }
+        model.UseImplementation(impl);
 
         string? staging = activations is null ? null : StagingFolder(activations);
         ActivationDirectory? dump = null;

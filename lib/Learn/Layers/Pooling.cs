@@ -17,7 +17,28 @@ public sealed class MaxPool2d : Module
     public PoolOptions Options { get; }
 
     /// <inheritdoc />
-    protected override Tensor ForwardCore(Tensor x) => Ops.MaxPool2d.Forward(x, Options);
+    protected override Tensor ForwardCore(Tensor x)
+    {
+        if (Implementation == Implementation.Naive)
+        {
+            return Ops.MaxPool2d.Forward(x, Options);
+        }
+
+        if (Options.Dilation[0] != 1 || Options.CeilMode || x.Rank != 4)
+        {
+            throw new NotSupportedException($"the fast max pool supports [N, C, H, W] with dilation 1 and floor mode, got {x.ShapeString}, dilation {Options.Dilation[0]}, ceil_mode {Options.CeilMode}");
+        }
+
+        int k = Options.Kernel[0], s = Options.Stride?[0] ?? k, p = Options.Padding[0];
+        Tensor y = _output.Get(Ops.Fast.FastPool.OutputShape(x.Shape, k, s, p));
+        Ops.Fast.FastPool.MaxPool2d(x, k, s, p, y);
+        return y;
+    }
+
+    /// <summary>Which implementation runs: the reference, or <see cref="Ops.Fast.FastPool.MaxPool2d"/> into a reused output.</summary>
+    public Implementation Implementation { get; set; } = Implementation.Naive;
+
+    private readonly OutputCache _output = new();
 
     /// <inheritdoc />
     protected internal override Signal Trace(TraceContext context, string name, Signal input) => Pool.Trace(name, input, Options);
@@ -36,7 +57,28 @@ public sealed class AvgPool2d : Module
     public PoolOptions Options { get; }
 
     /// <inheritdoc />
-    protected override Tensor ForwardCore(Tensor x) => Ops.AvgPool2d.Forward(x, Options);
+    protected override Tensor ForwardCore(Tensor x)
+    {
+        if (Implementation == Implementation.Naive)
+        {
+            return Ops.AvgPool2d.Forward(x, Options);
+        }
+
+        if (Options.Padding[0] != 0 || Options.CeilMode || x.Rank != 4)
+        {
+            throw new NotSupportedException($"the fast average pool supports [N, C, H, W] without padding in floor mode, got {x.ShapeString}, padding {Options.Padding[0]}, ceil_mode {Options.CeilMode}");
+        }
+
+        int k = Options.Kernel[0], s = Options.Stride?[0] ?? k;
+        Tensor y = _output.Get(Ops.Fast.FastPool.OutputShape(x.Shape, k, s, 0));
+        Ops.Fast.FastPool.AvgPool2d(x, k, s, y);
+        return y;
+    }
+
+    /// <summary>Which implementation runs: the reference, or <see cref="Ops.Fast.FastPool.AvgPool2d"/> into a reused output.</summary>
+    public Implementation Implementation { get; set; } = Implementation.Naive;
+
+    private readonly OutputCache _output = new();
 
     /// <inheritdoc />
     protected internal override Signal Trace(TraceContext context, string name, Signal input) => Pool.Trace(name, input, Options);
@@ -61,7 +103,27 @@ public sealed class AdaptiveAvgPool2d : Module
     public int OutputWidth { get; }
 
     /// <inheritdoc />
-    protected override Tensor ForwardCore(Tensor x) => Ops.AdaptiveAvgPool2d.Forward(x, OutputHeight, OutputWidth);
+    protected override Tensor ForwardCore(Tensor x)
+    {
+        if (Implementation == Implementation.Naive)
+        {
+            return Ops.AdaptiveAvgPool2d.Forward(x, OutputHeight, OutputWidth);
+        }
+
+        if (OutputHeight != 1 || OutputWidth != 1 || x.Rank != 4)
+        {
+            throw new NotSupportedException($"the fast adaptive average pool supports global pooling (1x1) of [N, C, H, W], got {OutputHeight}x{OutputWidth} of {x.ShapeString}");
+        }
+
+        Tensor y = _output.Get([x.Size(0), x.Size(1), 1, 1]);
+        Ops.Fast.FastPool.GlobalAvgPool(x, y);
+        return y;
+    }
+
+    /// <summary>Which implementation runs: the reference, or <see cref="Ops.Fast.FastPool.GlobalAvgPool"/> into a reused output.</summary>
+    public Implementation Implementation { get; set; } = Implementation.Naive;
+
+    private readonly OutputCache _output = new();
 
     /// <inheritdoc />
     protected internal override Signal Trace(TraceContext context, string name, Signal input)

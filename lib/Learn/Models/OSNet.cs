@@ -101,6 +101,38 @@ public sealed class OSNet : Module
     /// <summary>PyTorch <c>classifier</c>.</summary>
     public Linear Classifier { get; }
 
+    /// <summary>
+    /// Selects the implementation of every convolution and pooling layer (<see cref="Conv2d.Implementation"/>,
+    /// <see cref="MaxPool2d.Implementation"/>, ...). With <see cref="Ops.Implementation.Fast"/> the blocks take their
+    /// fast paths: eval BatchNorm folded into the conv before it (<see cref="Ops.Fast.BatchNormFolding"/>), ReLU
+    /// fused into the conv's store, vectorised pooling, gate and residual add + ReLU, and every intermediate
+    /// written into a tensor reused by the next forward. So on the fast path a forward is not reentrant (one
+    /// forward at a time per model), and <see cref="FeatureMaps"/> returns a tensor the next call overwrites;
+    /// the eval forward's [N, 512] output is always fresh. Fused layers report only their own output to an
+    /// activation capture, not their conv/bn/relu children's.
+    /// </summary>
+    public void UseImplementation(Ops.Implementation implementation)
+    {
+        foreach (var (_, module) in NamedModules())
+        {
+            switch (module)
+            {
+                case Conv2d conv:
+                    conv.Implementation = implementation;
+                    break;
+                case MaxPool2d pool:
+                    pool.Implementation = implementation;
+                    break;
+                case AvgPool2d pool:
+                    pool.Implementation = implementation;
+                    break;
+                case AdaptiveAvgPool2d pool:
+                    pool.Implementation = implementation;
+                    break;
+            }
+        }
+    }
+
     /// <summary>torchreid's <c>featuremaps</c>: the conv5 output [N, c3, H/16, W/16].</summary>
     public Tensor FeatureMaps(Tensor x)
     {
