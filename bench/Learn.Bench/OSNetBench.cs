@@ -89,7 +89,8 @@ public sealed class OSNetCase
         Peers.Naive => new LearnPeer(this, Implementation.Naive, 1),
         Peers.Fast => new LearnPeer(this, Implementation.Fast, threads),
         Peers.LibTorch => new TorchScriptPeer(this, threads),
-        Peers.Onnx => new OnnxModelPeer(this, threads),
+        Peers.Onnx => new Peers.OnnxPeer(
+            options => new InferenceSession(Path.Combine(Dir, Variant + ".onnx"), options), Input, [1, 512], "input", "feature", threads),
         _ => throw new ArgumentException($"unknown peer '{name}'", nameof(name)),
     };
 
@@ -144,46 +145,6 @@ public sealed class OSNetCase
             _y?.Dispose();
             _x.Dispose();
             _module.Dispose();
-        }
-    }
-
-    /// <summary>An InferenceSession on the exported model, ORT_ENABLE_ALL, IntraOpNumThreads = t, output bound once.</summary>
-    private sealed class OnnxModelPeer : IConvPeer
-    {
-        private readonly InferenceSession _session;
-        private readonly SessionOptions _options;
-        private readonly RunOptions _run = new();
-        private readonly OrtValue _x, _y;
-        private readonly float[] _out = new float[512];
-        private readonly string[] _inputNames = ["input"], _outputNames = ["feature"];
-
-        public OnnxModelPeer(OSNetCase c, int threads)
-        {
-            _options = new SessionOptions
-            {
-                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-                IntraOpNumThreads = threads,
-                InterOpNumThreads = 1,
-                ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            };
-            _session = new InferenceSession(Path.Combine(c.Dir, c.Variant + ".onnx"), _options);
-            _x = OrtValue.CreateTensorValueFromMemory(c.Input.Data, c.Input.Shape.Select(d => (long)d).ToArray());
-            _y = OrtValue.CreateTensorValueFromMemory(_out, [1, 512]);
-        }
-
-        public string Name => Peers.Onnx;
-
-        public void Run() => _session.Run(_run, _inputNames, [_x], _outputNames, [_y]);
-
-        public float[] Output() => _out;
-
-        public void Dispose()
-        {
-            _x.Dispose();
-            _y.Dispose();
-            _run.Dispose();
-            _session.Dispose();
-            _options.Dispose();
         }
     }
 }

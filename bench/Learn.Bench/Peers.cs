@@ -41,7 +41,7 @@ public static class Peers
         Naive => new NaivePeer(c),
         Fast => new FastPeer(c, threads),
         LibTorch => new TorchPeer(c, threads),
-        Onnx => new OnnxPeer(c, threads),
+        Onnx => new OnnxPeer(options => new InferenceSession(OnnxConvModel.Build(c), options), c.Input, c.OutputShape, "X", "Y", threads),
         _ => throw new ArgumentException($"unknown peer '{name}'", nameof(name)),
     };
 
@@ -127,17 +127,21 @@ public static class Peers
         }
     }
 
-    /// <summary>An InferenceSession on a one-Conv model, ORT_ENABLE_ALL, IntraOpNumThreads = t, output bound once.</summary>
-    private sealed class OnnxPeer : IConvPeer
+    /// <summary>
+    /// An ONNX Runtime peer: an InferenceSession (ORT_ENABLE_ALL, IntraOpNumThreads = t, sequential) with its input
+    /// and output bound once, so a timed run does no allocation of ours. the <c>open</c> function makes the session
+    /// from the options (a one-Conv model built in memory, or an exported model file).
+    /// </summary>
+    internal sealed class OnnxPeer : IConvPeer
     {
         private readonly InferenceSession _session;
         private readonly SessionOptions _options;
         private readonly RunOptions _run = new();
         private readonly OrtValue _x, _y;
         private readonly float[] _out;
-        private readonly string[] _inputNames = ["X"], _outputNames = ["Y"];
+        private readonly string[] _inputNames, _outputNames;
 
-        public OnnxPeer(BenchCase c, int threads)
+        public OnnxPeer(Func<SessionOptions, InferenceSession> open, Tensor input, int[] outputShape, string inputName, string outputName, int threads)
         {
             _options = new SessionOptions
             {
@@ -146,10 +150,12 @@ public static class Peers
                 InterOpNumThreads = 1,
                 ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             };
-            _session = new InferenceSession(OnnxConvModel.Build(c), _options);
-            _x = OrtValue.CreateTensorValueFromMemory(c.Input.Data, c.InputShape.Select(d => (long)d).ToArray());
-            _out = new float[Tensor.CountOf(c.OutputShape)];
-            _y = OrtValue.CreateTensorValueFromMemory(_out, c.OutputShape.Select(d => (long)d).ToArray());
+            _session = open(_options);
+            _inputNames = [inputName];
+            _outputNames = [outputName];
+            _x = OrtValue.CreateTensorValueFromMemory(input.Data, input.Shape.Select(d => (long)d).ToArray());
+            _out = new float[Tensor.CountOf(outputShape)];
+            _y = OrtValue.CreateTensorValueFromMemory(_out, outputShape.Select(d => (long)d).ToArray());
         }
 
         public string Name => Onnx;

@@ -40,14 +40,10 @@ internal readonly unsafe struct Im2colConv : IPanelSource
     }
 
     /// <inheritdoc />
-    public int Panels => (PositionsOut + PackedGemm.NR - 1) / PackedGemm.NR;
+    public int Panels => PackedGemm.ContiguousPanels(PositionsOut);
 
     /// <inheritdoc />
-    public void Columns(int panel, out int j0, out int cols)
-    {
-        j0 = panel * PackedGemm.NR;
-        cols = Math.Min(PackedGemm.NR, PositionsOut - j0);
-    }
+    public void Columns(int panel, out int j0, out int cols) => PackedGemm.ContiguousColumns(panel, PositionsOut, out j0, out cols);
 
     /// <inheritdoc />
     public unsafe float* Rows(int n, int group, int panel, int cols, float* scratch, int* packedOffsets, out int* offsets)

@@ -59,6 +59,16 @@ internal static unsafe class PackedGemm
 #endif
     }
 
+    /// <summary>Panels of a source whose columns are the <paramref name="positions"/> output positions in order, NR at a time.</summary>
+    public static int ContiguousPanels(int positions) => (positions + NR - 1) / NR;
+
+    /// <summary>The columns of panel <paramref name="panel"/> of such a source: [panel*NR, panel*NR + cols), the last one short.</summary>
+    public static void ContiguousColumns(int panel, int positions, out int j0, out int cols)
+    {
+        j0 = panel * NR;
+        cols = Math.Min(NR, positions - j0);
+    }
+
     /// <summary>Runs C = A*B + bias for every image and group of a convolution.</summary>
     /// <param name="batch">N, the number of images.</param>
     /// <param name="groups">G.</param>
