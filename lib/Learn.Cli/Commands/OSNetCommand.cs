@@ -182,7 +182,7 @@ internal static class OSNetCommand
             throw CliError.Failure(folder, "is a file, expected a folder for the activations");
         }
 
-        string? parent = Path.GetDirectoryName(Path.GetFullPath(folder));
+        string? parent = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));
         if (parent is not null && !Directory.Exists(parent))
         {
             throw CliError.Failure(folder, $"cannot write: folder '{parent}' does not exist");
