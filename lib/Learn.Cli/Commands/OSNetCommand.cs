@@ -114,7 +114,7 @@ internal static class OSNetCommand
             {
                 var reductions = Reductions(table);
                 dump = new ActivationDirectory(staging, reduction: (name, call) => reductions.GetValueOrDefault((name, call)));
-                y = model.Forward(x, dump);
+                y = ProgressDisplay.Run(context, $"{variant} --activations", table.Rows.Count, progress => model.Forward(x, new ProgressSink(dump, progress)));
             }
 
             finished = true;

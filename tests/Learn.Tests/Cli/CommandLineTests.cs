@@ -103,6 +103,24 @@ public sealed class CommandLineTests : CliTestBase
     }
 
     [Test]
+    public void Progress_is_never_drawn_into_a_writer_that_is_not_the_terminal()
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var context = new CliContext(stdout, stderr, "learn verify");
+        Assert.That(ProgressDisplay.IsShown(context), Is.False);
+        var steps = new List<string>();
+        int result = ProgressDisplay.Run(context, "work", 2, progress =>
+        {
+            progress.Report("a");
+            progress.Report("b");
+            steps.Add("done");
+            return 7;
+        });
+        Assert.That((result, steps.Count, stdout.ToString(), stderr.ToString()), Is.EqualTo((7, 1, "", "")));
+    }
+
+    [Test]
     public void Notebooks_clear_removes_what_check_refuses()
     {
         string notebook = P("sample.ipynb");
