@@ -23,9 +23,11 @@ public sealed class PackagingTests : CliTestBase
         string root = RepositoryRoot();
         string packages = P("package"), tools = P("tools");
         // --no-build: the test project has just built lib/Learn.Cli in this configuration.
-        Dotnet(root, "pack", "lib/Learn.Cli/Learn.Cli.csproj", "-c", Configuration, "--no-build", "-nologo", "-o", packages);
+        // A version of its own, so that no package cached by an earlier run is installed instead of this one.
+        string version = $"0.0.0-test.{DateTime.UtcNow:yyyyMMddHHmmssfff}";
+        Dotnet(root, "pack", "lib/Learn.Cli/Learn.Cli.csproj", "-c", Configuration, "--no-build", "-nologo", "-o", packages, $"-p:PackageVersion={version}");
         Assert.That(Directory.GetFiles(packages, "Learn.Cli.*.nupkg"), Has.Length.EqualTo(1));
-        Dotnet(root, "tool", "install", "Learn.Cli", "--tool-path", tools, "--add-source", packages);
+        Dotnet(root, "tool", "install", "Learn.Cli", "--version", version, "--tool-path", tools, "--add-source", packages);
 
         string learn = Path.Combine(tools, OperatingSystem.IsWindows() ? "learn.exe" : "learn");
         (int code, string stdout, string stderr) = Launch(Folder, learn, "--help");
