@@ -61,7 +61,7 @@ internal static class NotebooksCommand
                     new("--to", "cs", "the format: cs, a C# file-based app", Required: true),
                     new("--out", "FILE", "where to write it", Default: "NOTEBOOK with the extension .cs"),
                 ],
-                Run = (args, context) => Runner(args, context, ["export", args.Argument("NOTEBOOK")!], ["--to", "--out"], []),
+                Run = (args, context) => Runner(args, context, ["export", Positional(args.Argument("NOTEBOOK")!)], ["--to", "--out"], []),
             },
             new Verb
             {
