@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Learn.Cli.CommandLine;
 using Learn.Cli.Commands;
 
@@ -48,70 +49,39 @@ public static class Cli
                 throw CliError.Usage(null, "missing verb (learn --help lists them)");
             }
 
-            if (args[0] is "-h" or "--help")
-            {
-                stdout.Write(Help.TopLevel(verbs));
-                return ExitCode.Ok;
-            }
-
             if (args[0] == "--version")
             {
                 stdout.WriteLine(Help.Version());
                 return ExitCode.Ok;
             }
 
-            // Walk down verb groups (learn notebooks run ...) until a verb that runs.
-            Verb? verb = null;
-            IReadOnlyList<Verb> level = verbs;
-            int next = 0;
-            while (true)
+            var tree = new CommandTree(verbs);
+            if (args[0] == "help")
             {
-                string word = args[next];
-                Verb? found = level.FirstOrDefault(v => v.Name == word);
-                if (found is null)
-                {
-                    string kind = verb is null ? "verb" : "sub-verb";
-                    throw word.StartsWith('-')
-                        ? CliError.Usage(word, $"unknown option here; options go after the {kind} ({commandPath} --help)")
-                        : CliError.Usage(word, $"unknown {kind} ({commandPath} --help lists them)");
-                }
-
-                verb = found;
-                commandPath += " " + verb.Name;
-                next++;
-                if (verb.RunUnparsed is { } runUnparsed)
-                {
-                    return runUnparsed(args[next..], new CliContext(stdout, stderr, commandPath));
-                }
-
-                if (verb.Subverbs.Count == 0)
-                {
-                    break;
-                }
-
-                if (next == args.Length || args[next] is "-h" or "--help")
-                {
-                    if (next == args.Length)
-                    {
-                        throw CliError.Usage(null, $"missing sub-verb: one of {string.Join(", ", verb.Subverbs.Select(v => v.Name))}");
-                    }
-
-                    stdout.Write(Help.ForVerb(verb, commandPath));
-                    return ExitCode.Ok;
-                }
-
-                level = verb.Subverbs;
+                return HelpVerb(tree, args[1..], stdout);
             }
 
-            string[] rest = args[next..];
-            if (ArgParser.WantsHelp(rest))
+            if (args[0] == "completion")
             {
-                stdout.Write(Help.ForVerb(verb, commandPath));
+                return Completion.Write(args[1..], stdout);
+            }
+
+            ParseResult result = tree.Parse(args);
+            if (CommandTree.IsSuggestion(result))
+            {
+                return CommandTree.WriteSuggestions(result, stdout, stderr);
+            }
+
+            commandPath = tree.PathOf(result);
+            Verb? verb = tree.VerbOf(result);
+            if (tree.WantsHelp(result))
+            {
+                stdout.Write(verb is null ? Help.TopLevel(verbs) : Help.ForVerb(verb, commandPath));
                 return ExitCode.Ok;
             }
 
-            ParsedArgs parsed = ArgParser.Parse(verb, commandPath, rest);
-            Func<ParsedArgs, CliContext, int> run = verb.Run
+            ParsedArgs parsed = tree.ToParsedArgs(result, args);
+            Func<ParsedArgs, CliContext, int> run = verb?.Run
                 ?? throw new InvalidOperationException($"verb '{commandPath}' has neither sub-verbs nor code to run");
             return run(parsed, new CliContext(stdout, stderr, commandPath));
         }
@@ -133,6 +103,27 @@ public static class Cli
             stderr.WriteLine($"learn: internal error: {e.GetType().Name}: {OneLine(e.Message)}");
             return ExitCode.InternalError;
         }
+    }
+
+    // learn help [VERB [SUB-VERB]]: the same text as learn VERB --help.
+    private static int HelpVerb(CommandTree tree, string[] words, TextWriter stdout)
+    {
+        if (words.Length == 0)
+        {
+            stdout.Write(Help.TopLevel(tree.Verbs));
+            return ExitCode.Ok;
+        }
+
+        ParseResult result = tree.Parse([.. words, "--help"]);
+        if (result.UnmatchedTokens.Count > 0 || tree.VerbOf(result) is not { } verb)
+        {
+            // The same error as learn WORD would give, suggestion included.
+            tree.ToParsedArgs(tree.Parse(words), words);
+            throw CliError.Usage(words[0], "unknown verb (learn --help lists them)");
+        }
+
+        stdout.Write(Help.ForVerb(verb, tree.PathOf(result)));
+        return ExitCode.Ok;
     }
 
     /// <summary>

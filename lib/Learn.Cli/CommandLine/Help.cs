@@ -15,7 +15,8 @@ internal static class Help
         text.AppendLine("learn - the convolution family and OSNet, checked against PyTorch");
         text.AppendLine();
         text.AppendLine("Usage: learn VERB [options]");
-        text.AppendLine("       learn VERB --help      options of one verb");
+        text.AppendLine("       learn VERB --help      options of one verb (also: learn help VERB)");
+        text.AppendLine("       learn completion bash|zsh   shell completion: source <(learn completion bash)");
         text.AppendLine("       learn --version");
         text.AppendLine();
         text.AppendLine("Verbs:");

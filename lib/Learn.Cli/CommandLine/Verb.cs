@@ -26,12 +26,6 @@ internal sealed class Verb
     /// <summary>Sub-verbs, for a verb that only groups others; then <see cref="Run"/> is null.</summary>
     public IReadOnlyList<Verb> Subverbs { get; init; } = [];
 
-    /// <summary>
-    /// For a verb that parses its own arguments (<c>learn notebooks</c>, whose parser lives in Learn.Notebooks):
-    /// receives everything after the verb's name and returns the exit code.
-    /// </summary>
-    public Func<string[], CliContext, int>? RunUnparsed { get; init; }
-
     /// <summary>Runs the verb on parsed arguments and returns the exit code; throws <see cref="CliError"/> for expected failures.</summary>
     public Func<ParsedArgs, CliContext, int>? Run { get; init; }
 }

@@ -52,10 +52,52 @@ internal static class BenchCommand
             }
         }
 
+        if (!ProgressDisplay.IsShown(context))
+        {
+            using Process plain = Process.Start(start)
+                ?? throw CliError.Failure("bench", "could not start dotnet");
+            plain.WaitForExit();
+            return plain.ExitCode == 0 ? ExitCode.Ok : ExitCode.DataFailure;
+        }
+
+        // On a terminal: a spinner while dotnet restores and builds (a minute or more, silently), then the
+        // benchmark's own lines, passed through as they come.
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        using var firstLine = new ManualResetEventSlim();
+        using var spinnerGone = new ManualResetEventSlim();
         using Process process = Process.Start(start)
             ?? throw CliError.Failure("bench", "could not start dotnet");
+        process.OutputDataReceived += (_, e) => Forward(e.Data, context.Out);
+        process.ErrorDataReceived += (_, e) => Forward(e.Data, context.Error);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        ProgressDisplay.Spin(context, "building bench/Learn.Bench (the first run also restores libtorch and ONNX Runtime, ~1 GB)", () =>
+        {
+            while (!firstLine.Wait(200) && !process.HasExited)
+            {
+            }
+
+            return 0;
+        });
+        spinnerGone.Set();
         process.WaitForExit();
         return process.ExitCode == 0 ? ExitCode.Ok : ExitCode.DataFailure;
+
+        void Forward(string? line, TextWriter to)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            firstLine.Set();
+            spinnerGone.Wait();
+            lock (to)
+            {
+                to.WriteLine(line);
+            }
+        }
     }
 
     private static string? FindSourceTree()

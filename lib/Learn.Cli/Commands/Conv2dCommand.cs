@@ -14,7 +14,7 @@ internal static class Conv2dCommand
         Description =
             "Reads the tensors, checks every argument the way PyTorch does, computes the convolution and writes\n" +
             "Y = conv2d(X, W, B) as float32. The output file is written only when everything succeeded, and whole.\n" +
-            "Example: learn conv2d --input x.npy --weight w.npy --stride 2,1 --padding same --groups 4 --output y.npy",
+            "Example: learn conv2d --input x.npy --weight w.npy --stride 2,1 --padding 1 --groups 4 --output y.npy",
         Options =
         [
             new("--input", "X.npy", "input [N, C_in, H, W] or unbatched [C_in, H, W]", Required: true),

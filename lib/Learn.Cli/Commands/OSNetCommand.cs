@@ -114,7 +114,7 @@ internal static class OSNetCommand
             {
                 var reductions = Reductions(table);
                 dump = new ActivationDirectory(staging, reduction: (name, call) => reductions.GetValueOrDefault((name, call)));
-                y = model.Forward(x, dump);
+                y = ProgressDisplay.Run(context, $"{variant} --activations", table.Rows.Count, progress => model.Forward(x, new ProgressSink(dump, progress)));
             }
 
             finished = true;
@@ -182,7 +182,7 @@ internal static class OSNetCommand
             throw CliError.Failure(folder, "is a file, expected a folder for the activations");
         }
 
-        string? parent = Path.GetDirectoryName(Path.GetFullPath(folder));
+        string? parent = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));
         if (parent is not null && !Directory.Exists(parent))
         {
             throw CliError.Failure(folder, $"cannot write: folder '{parent}' does not exist");

@@ -18,9 +18,13 @@ internal sealed record VerifyCase(string Name, string Op, long ReductionLength, 
 /// </summary>
 internal static class VerifyReport
 {
-    /// <summary>Runs every case with <paramref name="impl"/>, writes the table, returns 0 when all are within tolerance, else 1.</summary>
+    /// <summary>
+    /// Runs every case with <paramref name="impl"/>, writes the table, returns 0 when all are within tolerance, else 1;
+    /// <paramref name="progress"/> (optional; a progress bar on a terminal) is told each case's name as it is done.
+    /// </summary>
     /// <exception cref="CliError">The implementation is not available in this build (usage error naming --impl).</exception>
-    public static int Write(TextWriter output, string source, string torchVersion, IReadOnlyList<VerifyCase> cases, Implementation impl)
+    public static int Write(TextWriter output, string source, string torchVersion, IReadOnlyList<VerifyCase> cases, Implementation impl,
+        IProgress<string>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(cases);
@@ -61,6 +65,7 @@ internal static class VerifyReport
             }
 
             rows.Add(row);
+            progress?.Report(c.Name);
         }
 
         output.WriteLine($"fixtures: {source} (PyTorch {torchVersion}, {cases.Count} cases, impl {impl.ToString().ToLowerInvariant()})");
