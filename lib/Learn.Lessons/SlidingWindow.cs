@@ -124,7 +124,7 @@ public static class SlidingWindow
 
         // Panel widths in cells, so that a cell has the same size in every panel.
         int[] widths = [pw, kw, kw, outW];
-        double gap = 1.6, total = widths.Sum() + gap * (widths.Length - 1);
+        double gap = 2.6, total = widths.Sum() + gap * (widths.Length - 1);
         var domains = new (double From, double To)[widths.Length];
         double at = 0;
         for (int p = 0; p < widths.Length; p++)
@@ -271,11 +271,12 @@ public static class SlidingWindow
         trace.SetProperty("zmin", zmin);
         trace.SetProperty("zmax", zmax);
         trace.SetProperty("hoverinfo", "skip");
+        trace.SetProperty("textfont", new Dictionary<string, object> { ["size"] = 11 });
         trace.SetProperty("xgap", 1);
         trace.SetProperty("ygap", 1);
         if (textColor is not null)
         {
-            trace.SetProperty("textfont", new Dictionary<string, object> { ["color"] = textColor });
+            trace.SetProperty("textfont", new Dictionary<string, object> { ["color"] = textColor, ["size"] = 11 });
         }
 
         return chart;
