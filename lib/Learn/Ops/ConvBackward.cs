@@ -1,3 +1,4 @@
+using Learn.Ops.Fast;
 using Learn.Tensors;
 
 namespace Learn.Ops;
@@ -83,7 +84,8 @@ public static class ConvBackward
                 Reference(g, input.Data, weight.Data, gradOutput.Data, options.PaddingMode, dx.Data, dw.Data, db?.Data);
                 break;
             case Implementation.Fast:
-                throw new NotSupportedException("the fast conv backward is not built yet; use the reference (Implementation.Naive)");
+                FastConvBackward.Backward(g, input.Data, weight.Data, gradOutput.Data, options.PaddingMode, dx.Data, dw.Data, db?.Data);
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(impl), impl, "unknown implementation");
         }

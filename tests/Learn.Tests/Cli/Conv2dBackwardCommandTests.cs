@@ -70,7 +70,7 @@ public sealed class Conv2dBackwardCommandTests : CliTestBase
     public static IEnumerable<TestCaseData> AutogradCases() =>
         from c in GradientCase.LoadAll(out _)
         where c.Op == "conv2d"
-        from impl in new[] { "naive" }
+        from impl in new[] { "naive", "fast" }
         select new TestCaseData(c, impl).SetName($"Cli_matches_autograd_{c.Name}_{impl}");
 
     // Independent of the library's own tests: PyTorch's numbers, through the command's argument spelling.

@@ -16,7 +16,7 @@ public class GradientGoldenTests
     public static IEnumerable<TestCaseData> ConvCases() =>
         from c in Suite.Value
         where c.Op.StartsWith("conv", StringComparison.Ordinal)
-        from impl in new[] { Implementation.Naive }
+        from impl in new[] { Implementation.Naive, Implementation.Fast }
         select new TestCaseData(c, impl).SetName($"{c.Name}_{impl.ToString().ToLowerInvariant()}");
 
     [TestCaseSource(nameof(ConvCases))]
