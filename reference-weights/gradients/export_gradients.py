@@ -213,10 +213,129 @@ def build_conv(op, a, g):
     return conv_name(op, a), args, tensors, grads
 
 
+# ---------------------------------------------------------------------------------------------------
+# The other layers of an OSBlock, one at a time, and a whole OSBlock in training mode.
+
+def layer_cases():
+    c = []
+    c.append(("batch_norm_train", dict(x=[2, 5, 4, 3], eps=1e-5)))
+    c.append(("batch_norm_train", dict(x=[3, 4, 7, 1], eps=1e-3)))
+    c.append(("relu", dict(x=[2, 3, 4, 5])))
+    c.append(("sigmoid", dict(x=[2, 3, 4, 5])))
+    c.append(("max_pool2d", dict(x=[2, 3, 9, 10], kernel_size=3, stride=2, padding=1)))   # OSNet's stem pooling
+    c.append(("max_pool2d", dict(x=[1, 2, 7, 8], kernel_size=2, stride=1, padding=0)))    # overlapping windows
+    c.append(("avg_pool2d", dict(x=[2, 3, 8, 6], kernel_size=2, stride=2, padding=0)))    # OSNet's transitions
+    c.append(("avg_pool2d", dict(x=[1, 2, 7, 6], kernel_size=3, stride=2, padding=1)))
+    c.append(("adaptive_avg_pool2d", dict(x=[2, 4, 5, 3], output_size=[1, 1])))           # the gate, the head
+    c.append(("adaptive_avg_pool2d", dict(x=[1, 2, 7, 5], output_size=[3, 2])))
+    c.append(("osblock", dict(x=[2, 32, 8, 4], cin=32, cout=64)))                        # with the 1x1 shortcut
+    c.append(("osblock", dict(x=[2, 64, 6, 4], cin=64, cout=64)))                        # identity shortcut
+    return c
+
+
+def load_osnet_module():
+    """The OSBlock of ../osnet/export_osnet.py (torchreid's definition), so both exports share one model."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("export_osnet", os.path.join(HERE, "..", "osnet", "export_osnet.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_layer(op, a, g):
+    x = randn(g, a["x"], 2.0 if op == "batch_norm_train" else 1.0)
+    xd = x.double().requires_grad_(True)
+    tensors = {"input": x}
+    params = {}
+    if op == "batch_norm_train":
+        c = a["x"][1]
+        gamma = randn(g, [c], 0.5) + np.float32(1.0)
+        beta = randn(g, [c], 0.5)
+        m = torch.nn.BatchNorm2d(c, eps=a["eps"]).double().train()
+        with torch.no_grad():
+            m.weight.copy_(gamma.double())
+            m.bias.copy_(beta.double())
+        y = m(xd)
+        tensors.update(weight=gamma, bias=beta)
+        params = {"grad_weight": m.weight, "grad_bias": m.bias}
+        name = "batchnorm2d_train_x%s_eps%g" % (dims(a["x"]), a["eps"])
+        args = {"eps": a["eps"]}
+        count = a["x"][0] * math.prod(a["x"][2:])
+        k = {"grad_input": count, "grad_weight": count, "grad_bias": count}
+    elif op in ("relu", "sigmoid"):
+        y = F.relu(xd) if op == "relu" else torch.sigmoid(xd)
+        name, args, k = "%s_x%s" % (op, dims(a["x"])), {}, {"grad_input": 1}
+    elif op == "max_pool2d":
+        kw = {key: a[key] for key in ("kernel_size", "stride", "padding")}
+        y = F.max_pool2d(xd, **kw)
+        name = "max_pool2d_x%s_k%s_s%s_p%s" % (dims(a["x"]), dims(a["kernel_size"]), dims(a["stride"]), dims(a["padding"]))
+        # An input cell collects the gradient of every window it wins: at most ceil(k/s) per axis.
+        k = {"grad_input": math.ceil(a["kernel_size"] / a["stride"]) ** 2}
+        args = kw
+    elif op == "avg_pool2d":
+        kw = {key: a[key] for key in ("kernel_size", "stride", "padding")}
+        y = F.avg_pool2d(xd, **kw)
+        name = "avg_pool2d_x%s_k%s_s%s_p%s" % (dims(a["x"]), dims(a["kernel_size"]), dims(a["stride"]), dims(a["padding"]))
+        k = {"grad_input": math.ceil(a["kernel_size"] / a["stride"]) ** 2}
+        args = kw
+    else:
+        y = F.adaptive_avg_pool2d(xd, a["output_size"])
+        name = "adaptive_avg_pool2d_x%s_o%s" % (dims(a["x"]), dims(a["output_size"]))
+        k = {"grad_input": 4}  # at most two overlapping windows per axis
+        args = {"output_size": a["output_size"]}
+    dy = randn(g, list(y.shape))
+    y.backward(dy.double())
+    tensors["grad_output"] = dy
+    grads = {"grad_input": (xd.grad, k["grad_input"])}
+    for grad_name, p in params.items():
+        grads[grad_name] = (p.grad, k[grad_name])
+    return name, args, tensors, grads
+
+
+def build_osblock(a, g):
+    osnet = load_osnet_module()
+    block = osnet.OSBlock(a["cin"], a["cout"]).double().train()
+    x = randn(g, a["x"])
+    # Parameters drawn like the forward fixtures: conv weights N(0, 1/fan_in), BN gamma around 1, biases small.
+    with torch.no_grad():
+        for key, p in sorted(block.named_parameters()):
+            if key.endswith("bn.weight"):
+                value = randn(g, list(p.shape), 0.5) + np.float32(1.0)
+            elif p.dim() == 4:
+                value = randn(g, list(p.shape), 1.0 / math.sqrt(p.shape[1] * p.shape[2] * p.shape[3]))
+            else:
+                value = randn(g, list(p.shape), 0.5)
+            p.copy_(value.double())
+            p.stored = value
+    xd = x.double().requires_grad_(True)
+    y = block(xd)
+    n, _, h, w = y.shape
+    dy = randn(g, list(y.shape), 1.0 / math.sqrt(n * h * w))
+    y.backward(dy.double())
+    tensors = {"input": x, "grad_output": dy}
+    grads = {}
+    # K for the whole block: the sum over the deepest path (conv1, four light convs, gate, conv3, shortcut) of each
+    # layer's forward and backward reduction lengths, the network form of the rule (Tolerance.cs).
+    positions = n * h * w
+    mid = a["cout"] // 4
+    path = (a["cin"] + positions) + (positions + positions)  # conv1 forward/dW, its BN's two reductions
+    path += 4 * (mid + 9 + 2 * positions + positions)       # per light conv: 1x1, depthwise, dW of both, BN
+    path += (h * w + mid + mid // 16 + mid) + (mid + 2 * positions)  # gate; conv3 forward and backward, its BN
+    path += a["cin"] + 2 * positions                          # shortcut
+    for key, p in sorted(block.named_parameters()):
+        tensors["param." + key] = p.stored
+        grads["grad." + key] = (p.grad, path)
+    grads["grad_input"] = (xd.grad, path)
+    name = "osblock_train_x%s_in%d_out%d" % (dims(a["x"]), a["cin"], a["cout"])
+    return name, {"cin": a["cin"], "cout": a["cout"], "bottleneck_reduction": 4, "gate_reduction": 16, "eps": 1e-5}, tensors, grads
+
+
 def build(op, a, g):
     if op.startswith("conv"):
         return build_conv(op, a, g)
-    raise ValueError(op)
+    if op == "osblock":
+        return build_osblock(a, g)
+    return build_layer(op, a, g)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -227,7 +346,7 @@ def save(path, tensor):
 
 
 def all_cases():
-    return conv_cases()
+    return conv_cases() + layer_cases()
 
 
 def main():
