@@ -30,6 +30,7 @@ public class GradientGoldenTests
             {
                 long k = fixture.ReductionLength[gradient];
                 Comparison result = Comparison.Of(a, fixture.LoadExpected(gradient), Tolerance.ForReduction(k));
+                TestContext.Out.WriteLine($"{gradient}: max abs error {result.MaxAbsError:G3} (K={k}, atol {result.Tolerance.Atol:G3})");
                 Assert.That(result.Close, Is.True, $"{gradient} (K={k}): {result.Describe()}");
             }
         });
