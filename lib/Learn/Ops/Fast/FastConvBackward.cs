@@ -72,34 +72,37 @@ internal static class FastConvBackward
                 }
             }
 
-            // dW_g[co, r] = sum over columns of dY_g[co, :] * X_col[r, :].
-            Parallelism.For(coutG, macs, (c0, c1) =>
+            // dW_g[co, r] = sum over columns of dY_g[co, :] * X_col[r, :], four output channels per pass over a
+            // column row so that each X_col row is read once per four dot products (blocks fixed, not per thread).
+            int blocks = (coutG + 3) / 4;
+            Parallelism.For(blocks, macs, (b0, b1) =>
             {
-                for (int co = c0; co < c1; co++)
+                for (int block = b0; block < b1; block++)
                 {
-                    ReadOnlySpan<float> gradRow = dyGroup.AsSpan(co * columns, columns);
+                    int co0 = block * 4, count = Math.Min(4, coutG - co0);
                     for (int r = 0; r < rows; r++)
                     {
-                        dw[((group * coutG) + co) * rows + r] = Dot(gradRow, col.AsSpan(r * columns, columns));
+                        DotRows(dyGroup, co0 * columns, count, columns, col.AsSpan(r * columns, columns), dw, ((group * coutG) + co0) * rows + r, rows);
                     }
 
-                    if (db is not null)
+                    for (int co = co0; db is not null && co < co0 + count; co++)
                     {
-                        db[group * coutG + co] = Sum(gradRow);
+                        db[group * coutG + co] = Sum(dyGroup.AsSpan(co * columns, columns));
                     }
                 }
             });
 
-            // dCol[r, :] = sum over co of W_g[co, r] * dY_g[co, :].
+            // dCol[r, :] = sum over co of W_g[co, r] * dY_g[co, :], added in co order, four rows of dY per pass.
             Parallelism.For(rows, macs, (r0, r1) =>
             {
                 for (int r = r0; r < r1; r++)
                 {
                     Span<float> dst = dcol.AsSpan(r * columns, columns);
                     dst.Clear();
-                    for (int co = 0; co < coutG; co++)
+                    for (int co = 0; co < coutG; co += 4)
                     {
-                        MultiplyAdd(w[((group * coutG) + co) * rows + r], dyGroup.AsSpan(co * columns, columns), dst);
+                        int count = Math.Min(4, coutG - co);
+                        MultiplyAddRows(w, ((group * coutG) + co) * rows + r, rows, dyGroup, co * columns, count, columns, dst);
                     }
                 }
             });
@@ -162,22 +165,51 @@ internal static class FastConvBackward
         return offsets;
     }
 
-    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    /// <summary>
+    /// out[i * outStride] = dot(rows[start + i*length ..], b) for the <paramref name="count"/> (1..4) consecutive rows:
+    /// each value summed as lane-wise FMAs, the lanes added, then the scalar tail, whatever the count.
+    /// </summary>
+    private static void DotRows(float[] rows, int start, int count, int length, ReadOnlySpan<float> b, float[] output, int at, int outStride)
     {
         int width = Vector<float>.Count, i = 0;
-        var acc = Vector<float>.Zero;
-        for (; i <= a.Length - width; i += width)
+        Vector<float> acc0 = Vector<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        ReadOnlySpan<float> r0 = rows.AsSpan(start, length);
+        ReadOnlySpan<float> r1 = count > 1 ? rows.AsSpan(start + length, length) : r0;
+        ReadOnlySpan<float> r2 = count > 2 ? rows.AsSpan(start + (2 * length), length) : r0;
+        ReadOnlySpan<float> r3 = count > 3 ? rows.AsSpan(start + (3 * length), length) : r0;
+        for (; i <= length - width; i += width)
         {
-            acc = Simd.Fma(new Vector<float>(a[i..]), new Vector<float>(b[i..]), acc);
+            var v = new Vector<float>(b[i..]);
+            acc0 = Simd.Fma(new Vector<float>(r0[i..]), v, acc0);
+            acc1 = Simd.Fma(new Vector<float>(r1[i..]), v, acc1);
+            acc2 = Simd.Fma(new Vector<float>(r2[i..]), v, acc2);
+            acc3 = Simd.Fma(new Vector<float>(r3[i..]), v, acc3);
         }
 
-        float sum = Vector.Sum(acc);
-        for (; i < a.Length; i++)
+        float s0 = Vector.Sum(acc0), s1 = Vector.Sum(acc1), s2 = Vector.Sum(acc2), s3 = Vector.Sum(acc3);
+        for (; i < length; i++)
         {
-            sum += a[i] * b[i];
+            s0 += r0[i] * b[i];
+            s1 += r1[i] * b[i];
+            s2 += r2[i] * b[i];
+            s3 += r3[i] * b[i];
         }
 
-        return sum;
+        output[at] = s0;
+        if (count > 1)
+        {
+            output[at + outStride] = s1;
+        }
+
+        if (count > 2)
+        {
+            output[at + (2 * outStride)] = s2;
+        }
+
+        if (count > 3)
+        {
+            output[at + (3 * outStride)] = s3;
+        }
     }
 
     private static float Sum(ReadOnlySpan<float> a)
@@ -198,19 +230,56 @@ internal static class FastConvBackward
         return sum;
     }
 
-    /// <summary>dst += scale * a.</summary>
-    private static void MultiplyAdd(float scale, ReadOnlySpan<float> a, Span<float> dst)
+    /// <summary>
+    /// dst += sum over i &lt; count of w[wAt + i*wStride] * rows[start + i*length ..], added in i order per element
+    /// (the same order as one row at a time, so the grouping by four does not change the result).
+    /// </summary>
+    private static void MultiplyAddRows(float[] w, int wAt, int wStride, float[] rows, int start, int count, int length, Span<float> dst)
     {
         int width = Vector<float>.Count, i = 0;
-        var s = new Vector<float>(scale);
-        for (; i <= a.Length - width; i += width)
+        float w0 = w[wAt], w1 = count > 1 ? w[wAt + wStride] : 0f, w2 = count > 2 ? w[wAt + (2 * wStride)] : 0f, w3 = count > 3 ? w[wAt + (3 * wStride)] : 0f;
+        ReadOnlySpan<float> r0 = rows.AsSpan(start, length);
+        ReadOnlySpan<float> r1 = count > 1 ? rows.AsSpan(start + length, length) : r0;
+        ReadOnlySpan<float> r2 = count > 2 ? rows.AsSpan(start + (2 * length), length) : r0;
+        ReadOnlySpan<float> r3 = count > 3 ? rows.AsSpan(start + (3 * length), length) : r0;
+        if (count == 4)
         {
-            Simd.Fma(s, new Vector<float>(a[i..]), new Vector<float>(dst[i..])).CopyTo(dst[i..]);
+            Vector<float> v0 = new(w0), v1 = new(w1), v2 = new(w2), v3 = new(w3);
+            for (; i <= length - width; i += width)
+            {
+                var d = new Vector<float>(dst[i..]);
+                d = Simd.Fma(v0, new Vector<float>(r0[i..]), d);
+                d = Simd.Fma(v1, new Vector<float>(r1[i..]), d);
+                d = Simd.Fma(v2, new Vector<float>(r2[i..]), d);
+                d = Simd.Fma(v3, new Vector<float>(r3[i..]), d);
+                d.CopyTo(dst[i..]);
+            }
+
+            for (; i < length; i++)
+            {
+                dst[i] = dst[i] + (w0 * r0[i]) + (w1 * r1[i]) + (w2 * r2[i]) + (w3 * r3[i]);
+            }
+
+            return;
         }
 
-        for (; i < a.Length; i++)
+        // Fewer than four rows left (the tail of C_out/G): one row at a time, in the same order.
+        ReadOnlySpan<float> single = r0;
+        for (int row = 0; row < count; row++)
         {
-            dst[i] += scale * a[i];
+            float scale = row switch { 0 => w0, 1 => w1, 2 => w2, _ => w3 };
+            single = row switch { 0 => r0, 1 => r1, 2 => r2, _ => r3 };
+            var s = new Vector<float>(scale);
+            int j = 0;
+            for (; j <= length - width; j += width)
+            {
+                Simd.Fma(s, new Vector<float>(single[j..]), new Vector<float>(dst[j..])).CopyTo(dst[j..]);
+            }
+
+            for (; j < length; j++)
+            {
+                dst[j] += scale * single[j];
+            }
         }
     }
 }
