@@ -119,11 +119,12 @@ public class FastConvBackwardTests
         }
     }
 
-    [Test]
     [NonParallelizable] // changes the process-wide thread count
-    public void Fast_backward_does_not_depend_on_the_thread_count()
+    [TestCase(2, 24, TestName = "Fast_backward_does_not_depend_on_the_thread_count_grouped")]
+    [TestCase(16, 32, TestName = "Fast_backward_does_not_depend_on_the_thread_count_depthwise_one_group_per_worker")]
+    public void Fast_backward_does_not_depend_on_the_thread_count(int groups, int cout)
     {
-        var c = Case2d(4, 16, 20, 21, 24, 3, 3, Opt(stride: 2, padding: 1, groups: 2, mode: PaddingMode.Reflect), 77);
+        var c = Case2d(4, 16, 20, 21, cout, 3, 3, Opt(stride: 2, padding: 1, groups: groups, mode: PaddingMode.Reflect), 77);
         Tensor x = c.Input(), w = c.Weight();
         Tensor dy = Tensor.Random(78, Conv.Conv2d(x, w, null, c.Options).Shape);
         int saved = Parallelism.Threads;

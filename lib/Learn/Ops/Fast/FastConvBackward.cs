@@ -39,97 +39,139 @@ internal static class FastConvBackward
             throw new NotSupportedException($"the im2col matrix of this convolution ({rows} x {columns}) exceeds the largest array");
         }
 
-        var col = new float[rows * columns];
-        var dyGroup = new float[coutG * columns];
-        var dcol = new float[rows * columns];
         long macs = (long)coutG * rows * columns;
 
+        // Many small groups (depthwise and its like): one group per worker, each with its own buffers, since one
+        // group is too little work to split. Otherwise the groups run in turn, each split across the workers.
+        if (g.Groups >= 2 * Parallelism.Threads && macs < Parallelism.SerialBelowMacs)
+        {
+            Parallelism.For(g.Groups, macs * g.Groups, (g0, g1) =>
+            {
+                var buffers = new Buffers(rows, coutG, columns);
+                for (int group = g0; group < g1; group++)
+                {
+                    Group(g, group, x, w, dy, source, dx, dw, db, buffers, Serial);
+                }
+            });
+            return;
+        }
+
+        var shared = new Buffers(rows, coutG, columns);
         for (int group = 0; group < g.Groups; group++)
         {
-            // Gather: X_col for this group's input channels and dY_g, the batch side by side along the columns.
-            Parallelism.For(rows, macs, (r0, r1) =>
+            Group(g, group, x, w, dy, source, dx, dw, db, shared, Parallelism.For);
+        }
+    }
+
+    private static void Serial(int count, long macs, Action<int, int> body) => body(0, count);
+
+    /// <summary>The per-group work buffers: X_col, dY_g and dCol.</summary>
+    private sealed class Buffers(int rows, int coutG, int columns)
+    {
+        public float[] Col { get; } = new float[rows * columns];
+
+        public float[] DyGroup { get; } = new float[coutG * columns];
+
+        public float[] Dcol { get; } = new float[rows * columns];
+    }
+
+    /// <summary>dW, db and dX for one group; <paramref name="parallelFor"/> splits its loops (or runs them serially).</summary>
+    private static void Group(ConvGeometry g, int group, float[] x, float[] w, float[] dy, int[] source, float[] dx, float[] dw, float[]? db,
+        Buffers buffers, Action<int, long, Action<int, int>> parallelFor)
+    {
+        int cinG = g.InPerGroup, coutG = g.OutPerGroup;
+        ConvAxis ad = g.Axes[0], ah = g.Axes[1], aw = g.Axes[2];
+        int taps = ad.Kernel * ah.Kernel * aw.Kernel;
+        int rows = cinG * taps;
+        int positions = ad.Output * ah.Output * aw.Output;
+        int columns = g.Batch * positions;
+        int inPlane = ad.Input * ah.Input * aw.Input;
+        long macs = (long)coutG * rows * columns;
+        float[] col = buffers.Col, dyGroup = buffers.DyGroup, dcol = buffers.Dcol;
+
+        // Gather: X_col for this group's input channels and dY_g, the batch side by side along the columns.
+        parallelFor(rows, macs, (r0, r1) =>
+        {
+            for (int r = r0; r < r1; r++)
             {
-                for (int r = r0; r < r1; r++)
-                {
-                    int c = group * cinG + r / taps, tap = r % taps;
-                    for (int n = 0; n < g.Batch; n++)
-                    {
-                        int plane = (n * g.InChannels + c) * inPlane;
-                        Span<float> dst = col.AsSpan(r * columns + n * positions, positions);
-                        ReadOnlySpan<int> src = source.AsSpan(tap * positions, positions);
-                        for (int p = 0; p < positions; p++)
-                        {
-                            dst[p] = src[p] < 0 ? 0f : x[plane + src[p]];
-                        }
-                    }
-                }
-            });
-            for (int co = 0; co < coutG; co++)
-            {
+                int c = group * cinG + r / taps, tap = r % taps;
                 for (int n = 0; n < g.Batch; n++)
                 {
-                    Array.Copy(dy, (n * g.OutChannels + group * coutG + co) * positions, dyGroup, co * columns + n * positions, positions);
+                    int plane = (n * g.InChannels + c) * inPlane;
+                    Span<float> dst = col.AsSpan(r * columns + n * positions, positions);
+                    ReadOnlySpan<int> src = source.AsSpan(tap * positions, positions);
+                    for (int p = 0; p < positions; p++)
+                    {
+                        dst[p] = src[p] < 0 ? 0f : x[plane + src[p]];
+                    }
                 }
             }
-
-            // dW_g[co, r] = sum over columns of dY_g[co, :] * X_col[r, :], four output channels per pass over a
-            // column row so that each X_col row is read once per four dot products (blocks fixed, not per thread).
-            int blocks = (coutG + 3) / 4;
-            Parallelism.For(blocks, macs, (b0, b1) =>
+        });
+        for (int co = 0; co < coutG; co++)
+        {
+            for (int n = 0; n < g.Batch; n++)
             {
-                for (int block = b0; block < b1; block++)
-                {
-                    int co0 = block * 4, count = Math.Min(4, coutG - co0);
-                    for (int r = 0; r < rows; r++)
-                    {
-                        DotRows(dyGroup, co0 * columns, count, columns, col.AsSpan(r * columns, columns), dw, ((group * coutG) + co0) * rows + r, rows);
-                    }
+                Array.Copy(dy, (n * g.OutChannels + group * coutG + co) * positions, dyGroup, co * columns + n * positions, positions);
+            }
+        }
 
-                    for (int co = co0; db is not null && co < co0 + count; co++)
-                    {
-                        db[group * coutG + co] = Sum(dyGroup.AsSpan(co * columns, columns));
-                    }
+        // dW_g[co, r] = sum over columns of dY_g[co, :] * X_col[r, :], four output channels per pass over a
+        // column row so that each X_col row is read once per four dot products (blocks fixed, not per thread).
+        int blocks = (coutG + 3) / 4;
+        parallelFor(blocks, macs, (b0, b1) =>
+        {
+            for (int block = b0; block < b1; block++)
+            {
+                int co0 = block * 4, count = Math.Min(4, coutG - co0);
+                for (int r = 0; r < rows; r++)
+                {
+                    DotRows(dyGroup, co0 * columns, count, columns, col.AsSpan(r * columns, columns), dw, ((group * coutG) + co0) * rows + r, rows);
                 }
-            });
 
-            // dCol[r, :] = sum over co of W_g[co, r] * dY_g[co, :], added in co order, four rows of dY per pass.
-            Parallelism.For(rows, macs, (r0, r1) =>
-            {
-                for (int r = r0; r < r1; r++)
+                for (int co = co0; db is not null && co < co0 + count; co++)
                 {
-                    Span<float> dst = dcol.AsSpan(r * columns, columns);
-                    dst.Clear();
-                    for (int co = 0; co < coutG; co += 4)
-                    {
-                        int count = Math.Min(4, coutG - co);
-                        MultiplyAddRows(w, ((group * coutG) + co) * rows + r, rows, dyGroup, co * columns, count, columns, dst);
-                    }
+                    db[group * coutG + co] = Sum(dyGroup.AsSpan(co * columns, columns));
                 }
-            });
+            }
+        });
 
-            // col2im: each column entry back onto the input cell it read. Planes (n, c) are disjoint, so they run in
-            // parallel; within a plane the taps are added in a fixed order.
-            Parallelism.For(g.Batch * cinG, (long)rows * columns, (i0, i1) =>
+        // dCol[r, :] = sum over co of W_g[co, r] * dY_g[co, :], added in co order, four rows of dY per pass.
+        parallelFor(rows, macs, (r0, r1) =>
+        {
+            for (int r = r0; r < r1; r++)
             {
-                for (int i = i0; i < i1; i++)
+                Span<float> dst = dcol.AsSpan(r * columns, columns);
+                dst.Clear();
+                for (int co = 0; co < coutG; co += 4)
                 {
-                    int n = i / cinG, ci = i % cinG;
-                    int plane = (n * g.InChannels + group * cinG + ci) * inPlane;
-                    for (int tap = 0; tap < taps; tap++)
+                    int count = Math.Min(4, coutG - co);
+                    MultiplyAddRows(w, ((group * coutG) + co) * rows + r, rows, dyGroup, co * columns, count, columns, dst);
+                }
+            }
+        });
+
+        // col2im: each column entry back onto the input cell it read. Planes (n, c) are disjoint, so they run in
+        // parallel; within a plane the taps are added in a fixed order.
+        parallelFor(g.Batch * cinG, (long)rows * columns, (i0, i1) =>
+        {
+            for (int i = i0; i < i1; i++)
+            {
+                int n = i / cinG, ci = i % cinG;
+                int plane = (n * g.InChannels + group * cinG + ci) * inPlane;
+                for (int tap = 0; tap < taps; tap++)
+                {
+                    ReadOnlySpan<float> from = dcol.AsSpan((ci * taps + tap) * columns + n * positions, positions);
+                    ReadOnlySpan<int> src = source.AsSpan(tap * positions, positions);
+                    for (int p = 0; p < positions; p++)
                     {
-                        ReadOnlySpan<float> from = dcol.AsSpan((ci * taps + tap) * columns + n * positions, positions);
-                        ReadOnlySpan<int> src = source.AsSpan(tap * positions, positions);
-                        for (int p = 0; p < positions; p++)
+                        if (src[p] >= 0)
                         {
-                            if (src[p] >= 0)
-                            {
-                                dx[plane + src[p]] += from[p];
-                            }
+                            dx[plane + src[p]] += from[p];
                         }
                     }
                 }
-            });
-        }
+            }
+        });
     }
 
     /// <summary>For every tap and output position, the offset within one input plane that the forward reads (-1: zero padding).</summary>
