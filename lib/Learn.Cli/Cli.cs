@@ -21,6 +21,7 @@ public static class Cli
     internal static IReadOnlyList<Verb> Verbs { get; } =
     [
         Conv2dCommand.Verb,
+        Conv2dBackwardCommand.Verb,
         CompareCommand.Verb,
         VerifyCommand.Verb,
         OSNetCommand.Verb,

@@ -95,7 +95,7 @@ internal static class Conv2dCommand
         return ok ? values : throw new FormatException($"must be one integer or two as h,w, each >= {min}, but got '{text}'");
     };
 
-    private static Padding ParsePadding(string text)
+    internal static Padding ParsePadding(string text)
     {
         if (text is "same" or "valid")
         {
