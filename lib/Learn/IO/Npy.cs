@@ -21,17 +21,7 @@ public static partial class Npy
     public static Tensor Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidDataException($"{path}: cannot read: {e.Message}", e);
-        }
-
-        return Parse(bytes, path);
+        return Parse(InputFile.ReadAllBytes(path), path);
     }
 
     /// <summary>Parses .npy bytes; <paramref name="name"/> names the source in error messages.</summary>
