@@ -52,7 +52,11 @@ public static class TorchCheckpoint
         ArgumentNullException.ThrowIfNull(name);
         if (!stream.CanSeek)
         {
-            throw new ArgumentException("the stream must be seekable (its length bounds what is read)", nameof(stream));
+            // The caller's stream, the caller's bound (files go through InputFile, bounded by their size).
+            var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            copy.Position = 0;
+            stream = copy;
         }
 
         try
