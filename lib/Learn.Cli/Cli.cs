@@ -88,7 +88,7 @@ public static class Cli
         }
         catch (CliError e)
         {
-            stderr.WriteLine(e.Subject is null ? $"{commandPath}: {OneLine(e.Problem)}" : $"learn: {e.Subject}: {OneLine(e.Problem)}");
+            stderr.WriteLine(e.Subject is null ? $"{commandPath}: {OneLine(e.Problem)}" : $"learn: {OneLine(e.Subject)}: {OneLine(e.Problem)}");
             return e.ExitCode;
         }
         catch (InvalidDataException e)
@@ -143,6 +143,10 @@ public static class Cli
         return OneLine(message);
     }
 
+    /// <remarks>
+    /// Every one-line error passes here, so this is where names from files (a tensor or global name holding an
+    /// escape sequence) are made printable (<see cref="Learn.IO.Printable.Escape"/>).
+    /// </remarks>
     internal static string OneLine(string message) =>
-        string.Join("; ", message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        string.Join("; ", message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Learn.IO.Printable.Escape));
 }

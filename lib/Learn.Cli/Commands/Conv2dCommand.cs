@@ -49,7 +49,7 @@ internal static class Conv2dCommand
         }
 
         string output = args.Required("--output");
-        TensorFiles.CheckOutput(output);
+        TensorFiles.CheckOutput(output, args.Text("--input"), args.Text("--weight"), args.Text("--bias"));
         Tensor x = TensorFiles.Read(args.Required("--input"));
         Tensor w = TensorFiles.Read(args.Required("--weight"));
         string? biasPath = args.Text("--bias");

@@ -33,7 +33,7 @@ internal static class ConvertCommand
     {
         string? variant = args.Has("--variant") ? OSNetWeights.Variant(args) : null;
         string file = args.Argument("FILE")!, output = args.Argument("OUT.safetensors")!;
-        TensorFiles.CheckOutput(output);
+        TensorFiles.CheckOutput(output, file);
         StateDict stateDict = OSNetWeights.Load(file);
         if (variant is not null)
         {

@@ -31,21 +31,33 @@ internal static class CostCommand
         Run = Run,
     };
 
+    /// <summary>2^20 classes: a 2 GiB classifier, far past any label set in use (ImageNet-21k has 21,841).</summary>
+    private const int MaxClasses = 1 << 20;
+
     private static int Run(ParsedArgs args, CliContext context)
     {
         string variant = OSNetWeights.Variant(args);
         int height = args.Value("--height", ParsedArgs.Convert.Int(1), 256);
         int width = args.Value("--width", ParsedArgs.Convert.Int(1), 128);
         int classes = args.Value("--num-classes", ParsedArgs.Convert.Int(1), OSNet.DefaultNumClasses);
+        if (classes > MaxClasses)
+        {
+            // The model is built with its classifier, a [C, 512] float array: bound it before allocating.
+            throw CliError.Usage("--num-classes", $"at most {MaxClasses} (the classifier [C, 512] is allocated as C x 512 floats), but got {classes}");
+        }
+
+        OSNet model = OSNet.Create(variant, classes);
         CostTable table;
         try
         {
-            table = CostTable.For(OSNet.Create(variant, classes), height, width);
+            table = CostTable.For(model, height, width);
         }
         catch (ArgumentException e)
         {
-            // A layer's window does not fit: the message names the layer.
-            throw CliError.Failure(null, $"a {height}x{width} input is too small for {variant}: {Cli.OneLine(e)}");
+            // A layer's window does not fit (too small), or a layer's output has more elements than one array
+            // holds (too large): the message names the layer and says which.
+            string fit = e.Message.Contains("more elements than one array can hold", StringComparison.Ordinal) ? "too large" : "too small";
+            throw CliError.Failure(null, $"a {height}x{width} input is {fit} for {variant}: {Cli.OneLine(e)}");
         }
 
         if (args.Has("--json"))

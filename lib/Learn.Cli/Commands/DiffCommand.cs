@@ -124,7 +124,7 @@ internal static class DiffCommand
                 }
             }
 
-            rows.Add([entry.Key, tb.ShapeString, k?.ToString(CultureInfo.InvariantCulture) ?? "-", error, Number(tolerance.Atol), Number(tolerance.Rtol), result]);
+            rows.Add([Printable.Escape(entry.Key), tb.ShapeString, k?.ToString(CultureInfo.InvariantCulture) ?? "-", error, Number(tolerance.Atol), Number(tolerance.Rtol), result]);
         }
 
         // Files the order does not list (a port's extra dumps, or the other side's layers when only one has an index).
@@ -148,7 +148,7 @@ internal static class DiffCommand
             return ExitCode.Ok;
         }
 
-        o.WriteLine($"{diverging} of {compared} layers diverge; the first is {first}: {firstDetail}");
+        o.WriteLine($"{diverging} of {compared} layers diverge; the first is {Printable.Escape(first)}: {firstDetail}");
         return ExitCode.DataFailure;
     }
 
@@ -165,7 +165,7 @@ internal static class DiffCommand
             o.WriteLine($"{title}, not compared: {keys.Count}");
             foreach (string key in keys)
             {
-                o.WriteLine($"  {key}");
+                o.WriteLine($"  {Printable.Escape(key)}"); // layer names come from the folders' files
             }
         }
     }

@@ -47,7 +47,7 @@ internal static class OSNetCommand
         Implementation impl = args.Value("--impl", ParsedArgs.Convert.Choice(
             ("naive", Implementation.Naive), ("fast", Implementation.Fast)), Implementation.Naive);
         string output = args.Required("--output");
-        TensorFiles.CheckOutput(output);
+        TensorFiles.CheckOutput(output, args.Text("--weights"), args.Text("--input"));
         string? activations = args.Text("--activations");
         if (activations is not null)
         {

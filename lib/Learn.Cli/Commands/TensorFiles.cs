@@ -24,20 +24,38 @@ internal static class TensorFiles
     }
 
     /// <summary>
-    /// Checks that an output can be written there, before any work is done: the path is not a folder and its
-    /// folder exists. Nothing is created.
+    /// Checks that an output can be written there, before any work is done: the path is not a folder, a FIFO or
+    /// a device (see <see cref="AtomicFile"/>'s rule), its folder exists, and it is none of
+    /// <paramref name="inputs"/> (by path or, through links, by file). Nothing is created.
     /// </summary>
-    public static void CheckOutput(string path)
+    public static void CheckOutput(string path, params string?[] inputs)
     {
         if (Directory.Exists(path))
         {
             throw CliError.Failure(path, "is a folder, expected a file name for the output");
         }
 
+        try
+        {
+            AtomicFile.CheckTarget(path);
+        }
+        catch (IOException e)
+        {
+            throw CliError.Failure(path, $"cannot write: {Cli.OneLine(e)}");
+        }
+
         string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (folder is not null && !Directory.Exists(folder))
         {
             throw CliError.Failure(path, $"cannot write: folder '{folder}' does not exist");
+        }
+
+        foreach (string? input in inputs)
+        {
+            if (input is not null && AtomicFile.SameFile(path, input))
+            {
+                throw CliError.Usage(path, $"is also an input ({input}); write the output to another file");
+            }
         }
     }
 

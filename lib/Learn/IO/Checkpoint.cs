@@ -38,8 +38,8 @@ public static class Checkpoint
             }
         }
 
-        // torch.save: a zip ("PK\x03\x04") or a legacy pickle (PROTO, 0x80).
-        if (got >= 4 && (head[0] == 0x80 || head[..4].SequenceEqual("PK\x03\x04"u8)))
+        // torch.save: a zip ("PK\x03\x04") or a legacy pickle (PROTO, 0x80; with pickle_protocol=1 the magic number's LONG, 'L').
+        if (got >= 4 && (head[0] is 0x80 or (byte)'L' || head[..4].SequenceEqual("PK\x03\x04"u8)))
         {
             return TorchCheckpoint.Load(path);
         }

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 using Learn.Tensors;
 
 namespace Learn.IO;
@@ -12,8 +11,11 @@ namespace Learn.IO;
 /// Reads little-endian float32 and float64 (converted to float32) in C order; writes float32 C order.
 /// Everything else is refused with an <see cref="InvalidDataException"/> that names the file.
 /// </summary>
-public static partial class Npy
+public static class Npy
 {
+    /// <summary>numpy's default max_header_size: 10000 characters.</summary>
+    private const int MaxHeaderSize = 10000;
+
     private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
     /// <summary>Reads a tensor from an .npy file.</summary>
@@ -21,17 +23,7 @@ public static partial class Npy
     public static Tensor Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidDataException($"{path}: cannot read: {e.Message}", e);
-        }
-
-        return Parse(bytes, path);
+        return Parse(InputFile.ReadAllBytes(path), path);
     }
 
     /// <summary>Parses .npy bytes; <paramref name="name"/> names the source in error messages.</summary>
@@ -74,7 +66,25 @@ public static partial class Npy
             throw Bad(name, $"truncated header: it claims {headerLength} bytes but the file has {bytes.Length - headerStart}");
         }
 
-        string header = Encoding.Latin1.GetString(bytes.Slice(headerStart, headerLength));
+        // numpy: latin1 for versions 1 and 2, UTF-8 for version 3.
+        string header;
+        try
+        {
+            header = major == 3
+                ? new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes.Slice(headerStart, headerLength))
+                : Encoding.Latin1.GetString(bytes.Slice(headerStart, headerLength));
+        }
+        catch (DecoderFallbackException)
+        {
+            throw Bad(name, "the version 3.0 header is not valid UTF-8");
+        }
+
+        // numpy 1.24+ (np.load's max_header_size) refuses longer headers: literal_eval on them is not safe.
+        if (header.Length > MaxHeaderSize)
+        {
+            throw Bad(name, $"Header info length ({header.Length}) is large and may not be safe to load securely (numpy's limit is {MaxHeaderSize})");
+        }
+
         (string descr, bool fortran, int[] shape) = ParseHeader(header, name);
 
         int itemSize = descr switch
@@ -83,7 +93,7 @@ public static partial class Npy
             "<f8" => 8,
             ">f4" or ">f8" => throw Bad(name, $"big-endian data ('{descr}') is not supported; save it little-endian (e.g. arr.astype('<f4'))"),
             "|O" or "O" => throw Bad(name, "object arrays are not supported (they need pickle); save a numeric array"),
-            _ => throw Bad(name, $"dtype '{descr}' is not supported; only float32 ('<f4') and float64 ('<f8')"),
+            _ => throw Bad(name, $"dtype '{Printable.Escape(descr)}' is not supported; only float32 ('<f4') and float64 ('<f8')"),
         };
         if (fortran)
         {
@@ -159,37 +169,63 @@ public static partial class Npy
         return bytes;
     }
 
+    /// <summary>
+    /// The header as numpy's <c>_read_array_header</c> reads it: one Python literal (<see cref="PythonLiteral"/>,
+    /// as <c>ast.literal_eval</c>; a repeated key keeps its last value), a dict with exactly the keys descr,
+    /// fortran_order and shape, shape a tuple of non-negative ints, fortran_order a bool. Messages use numpy's words.
+    /// </summary>
     private static (string Descr, bool Fortran, int[] Shape) ParseHeader(string header, string name)
     {
-        Match descr = DescrPattern().Match(header);
-        Match fortran = FortranPattern().Match(header);
-        Match shape = ShapePattern().Match(header);
-        if (!header.TrimStart().StartsWith('{') || !descr.Success || !fortran.Success || !shape.Success)
+        object? literal;
+        try
         {
-            throw Bad(name, $"header is not a dict with 'descr', 'fortran_order' and 'shape': {header.Trim()}");
+            literal = PythonLiteral.Parse(header);
+        }
+        catch (FormatException e)
+        {
+            throw Bad(name, $"Cannot parse header: {Printable.Escape(Shorten(header.Trim()))} ({e.Message})");
         }
 
-        string[] parts = shape.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var dims = new int[parts.Length];
-        for (int i = 0; i < parts.Length; i++)
+        if (literal is not PythonLiteral.Dict dict)
         {
-            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out dims[i]))
-            {
-                throw Bad(name, $"shape '({shape.Groups[1].Value})' is not a tuple of non-negative integers");
-            }
+            throw Bad(name, $"Header is not a dictionary: {Printable.Escape(Shorten(header.Trim()))}");
         }
 
-        return (descr.Groups[1].Value, fortran.Groups[1].Value == "True", dims);
+        string[] expected = ["descr", "fortran_order", "shape"];
+        if (dict.Keys.Count != 3 || !expected.All(dict.ByStringKey.ContainsKey))
+        {
+            string keys = string.Join(", ", dict.Keys.Select(k => k is string s ? $"'{s}'" : Convert.ToString(k, CultureInfo.InvariantCulture) ?? "None"));
+            throw Bad(name, $"Header does not contain the correct keys: [{Printable.Escape(Shorten(keys))}]");
+        }
+
+        if (dict.ByStringKey["fortran_order"] is not bool fortran)
+        {
+            throw Bad(name, "fortran_order is not a valid bool");
+        }
+
+        if (dict.ByStringKey["shape"] is not PythonLiteral.Tuple shape || shape.Items.Any(i => i is not System.Numerics.BigInteger))
+        {
+            throw Bad(name, "shape is not valid: it must be a tuple of integers");
+        }
+
+        var dims = new int[shape.Items.Count];
+        for (int i = 0; i < dims.Length; i++)
+        {
+            var d = (System.Numerics.BigInteger)shape.Items[i]!;
+            dims[i] = d < 0 ? throw Bad(name, "negative dimensions are not allowed")
+                : d > int.MaxValue ? throw Bad(name, $"shape dimension {i} of {d} is larger than one tensor holds")
+                : (int)d;
+        }
+
+        if (dict.ByStringKey["descr"] is not string descr)
+        {
+            throw Bad(name, "descr is not a valid dtype descriptor: only float32 ('<f4') and float64 ('<f8') are supported");
+        }
+
+        return (descr, fortran, dims);
     }
 
+    private static string Shorten(string text) => text.Length <= 120 ? text : text[..120] + "...";
+
     private static InvalidDataException Bad(string name, string problem) => new($"{name}: {problem}");
-
-    [GeneratedRegex(@"'descr'\s*:\s*'([^']*)'")]
-    private static partial Regex DescrPattern();
-
-    [GeneratedRegex(@"'fortran_order'\s*:\s*(True|False)")]
-    private static partial Regex FortranPattern();
-
-    [GeneratedRegex(@"'shape'\s*:\s*\(([^)]*)\)")]
-    private static partial Regex ShapePattern();
 }

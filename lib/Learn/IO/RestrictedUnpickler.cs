@@ -5,7 +5,8 @@ using System.Text;
 namespace Learn.IO;
 
 /// <summary>
-/// Reads one Python pickle (protocols 2 to 5, the opcodes <c>torch.save</c> writes) into plain data,
+/// Reads one Python pickle (protocols 1 to 5: the opcodes <c>torch.save</c> writes with any pickle_protocol it
+/// accepts; protocol 0 cannot hold torch.save's tuple persistent ids) into plain data,
 /// accepting only what a state_dict needs - the same allow-list idea as <c>torch.load(weights_only=True)</c>.
 /// </summary>
 /// <remarks>
@@ -67,7 +68,7 @@ internal sealed class RestrictedUnpickler
                     int protocol = ReadByte();
                     if (protocol > 5)
                     {
-                        throw Bad($"pickle protocol {protocol} is not supported (0 to 5 are)");
+                        throw Bad($"pickle protocol {protocol} is not supported (1 to 5 are)");
                     }
 
                     break;
@@ -114,6 +115,21 @@ internal sealed class RestrictedUnpickler
                 case (byte)'J': // BININT: signed 32-bit
                     Push((long)BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4)));
                     break;
+                case (byte)'I': // INT: decimal text; protocol 1 writes True/False as "I01"/"I00" and big ints this way
+                    Push(ReadTextInt(ReadLine()));
+                    break;
+                case (byte)'L': // LONG: decimal text with a trailing 'L' (protocol 1; the legacy magic number)
+                    Push(ReadTextLong(ReadLine()));
+                    break;
+                case (byte)'F': // FLOAT: repr() text
+                    {
+                        string text = ReadLine();
+                        Push(double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double f)
+                            ? f
+                            : throw Bad($"FLOAT '{text}' is not a number"));
+                        break;
+                    }
+
                 case (byte)'K': // BININT1: unsigned 8-bit
                     Push((long)ReadByte());
                     break;
@@ -576,6 +592,29 @@ internal sealed class RestrictedUnpickler
     {
         int n = BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4));
         return n >= 0 ? (uint)n : throw Bad($"negative length {n}");
+    }
+
+    /// <summary>INT's argument, as pickle.py reads it: "01"/"00" are True/False, else a decimal integer.</summary>
+    private object ReadTextInt(string text) => text switch
+    {
+        "01" => true,
+        "00" => false,
+        _ => ReadTextLong(text),
+    };
+
+    /// <summary>A decimal integer with an optional trailing 'L': a long when it fits, else a BigInteger (at most 1000 digits).</summary>
+    private object ReadTextLong(string text)
+    {
+        string digits = text.EndsWith('L') ? text[..^1] : text;
+        bool plain = digits.Length is > 0 and <= 1000
+            && digits.Select((c, i) => char.IsAsciiDigit(c) || (i == 0 && c is '-' or '+')).All(ok => ok)
+            && digits.Any(char.IsAsciiDigit);
+        if (!plain || !BigInteger.TryParse(digits, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out BigInteger value))
+        {
+            throw Bad($"integer '{text}' is not a decimal integer");
+        }
+
+        return DecodeLong(value.ToByteArray()); // a long when it fits, as LONG1 gives
     }
 
     private string ReadLine()

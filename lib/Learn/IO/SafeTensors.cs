@@ -133,15 +133,7 @@ public static class SafeTensors
 
     private static byte[] ReadFile(string path)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        try
-        {
-            return File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidDataException($"{path}: cannot read: {e.Message}", e);
-        }
+        return InputFile.ReadAllBytes(path);
     }
 
     private static (StateDict Tensors, IReadOnlyDictionary<string, string> Metadata) ParseFile(ReadOnlySpan<byte> bytes, string name)
@@ -168,8 +160,8 @@ public static class SafeTensors
             if (e.Begin != end)
             {
                 throw Bad(name, e.Begin < end
-                    ? $"tensor '{e.Name}' (bytes {e.Begin}..{e.End}) overlaps the tensor before it (which ends at {end})"
-                    : $"tensor '{e.Name}' begins at byte {e.Begin}, leaving a hole after byte {end}");
+                    ? $"tensor '{Printable.Escape(e.Name)}' (bytes {e.Begin}..{e.End}) overlaps the tensor before it (which ends at {end})"
+                    : $"tensor '{Printable.Escape(e.Name)}' begins at byte {e.Begin}, leaving a hole after byte {end}");
             }
 
             end = e.End;
@@ -236,7 +228,7 @@ public static class SafeTensors
             {
                 if (!seen.Add(p.Name))
                 {
-                    throw Bad(name, $"the header names '{p.Name}' twice");
+                    throw Bad(name, $"the header names '{Printable.Escape(p.Name)}' twice");
                 }
 
                 if (p.Name == MetadataKey)
@@ -250,7 +242,7 @@ public static class SafeTensors
                     {
                         metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String
                             ? m.Value.GetString()!
-                            : throw Bad(name, $"{MetadataKey} entry '{m.Name}' is a JSON {m.Value.ValueKind}, not a string");
+                            : throw Bad(name, $"{MetadataKey} entry '{Printable.Escape(m.Name)}' is a JSON {m.Value.ValueKind}, not a string");
                     }
 
                     continue;
@@ -265,7 +257,12 @@ public static class SafeTensors
 
     private static Entry ParseEntry(JsonProperty p, string name)
     {
-        string where = $"tensor '{p.Name}'";
+        string where = $"tensor '{Printable.Escape(p.Name)}'";
+        if (p.Name.Length == 0)
+        {
+            throw Bad(name, "the header has a tensor with an empty name");
+        }
+
         if (p.Value.ValueKind != JsonValueKind.Object
             || !p.Value.TryGetProperty("dtype", out JsonElement dtype) || dtype.ValueKind != JsonValueKind.String
             || !p.Value.TryGetProperty("shape", out JsonElement shape) || shape.ValueKind != JsonValueKind.Array

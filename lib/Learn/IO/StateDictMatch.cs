@@ -77,9 +77,9 @@ public sealed class StateDictMatch
         get
         {
             var lines = new List<string>();
-            List(lines, "missing    ", Missing.Select(m => $"{m.Name} {Tensor.Format(m.Shape)}"));
-            List(lines, "unexpected ", Unexpected.Select(u => $"{u.Name} {Tensor.Format(u.Shape)}"));
-            List(lines, "wrong shape", Mismatched.Select(m => $"{m.Name}: model {Tensor.Format(m.Expected)}, checkpoint {Tensor.Format(m.Actual)}"));
+            List(lines, "missing    ", Missing.Select(m => $"{Printable.Escape(m.Name)} {Tensor.Format(m.Shape)}"));
+            List(lines, "unexpected ", Unexpected.Select(u => $"{Printable.Escape(u.Name)} {Tensor.Format(u.Shape)}"));
+            List(lines, "wrong shape", Mismatched.Select(m => $"{Printable.Escape(m.Name)}: model {Tensor.Format(m.Expected)}, checkpoint {Tensor.Format(m.Actual)}"));
             return lines;
         }
     }

@@ -39,20 +39,9 @@ public static class TorchCheckpoint
     public static StateDict Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        FileStream stream;
-        try
-        {
-            stream = File.OpenRead(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidDataException($"{path}: cannot read: {e.Message}", e);
-        }
-
-        using (stream)
-        {
-            return Load(stream, path);
-        }
+        // Read whole, bounded by the file's reported size: a device or a FIFO yields what it reports, not an endless stream.
+        using var stream = new MemoryStream(InputFile.ReadAllBytes(path), writable: false);
+        return Load(stream, path);
     }
 
     /// <summary>Loads the (normalized) state_dict of torch.save bytes; <paramref name="name"/> names the source in errors.</summary>
@@ -63,6 +52,7 @@ public static class TorchCheckpoint
         ArgumentNullException.ThrowIfNull(name);
         if (!stream.CanSeek)
         {
+            // The caller's stream, the caller's bound (files go through InputFile, bounded by their size).
             var copy = new MemoryStream();
             stream.CopyTo(copy);
             copy.Position = 0;
@@ -81,7 +71,7 @@ public static class TorchCheckpoint
                 return LoadZip(stream, name);
             }
 
-            if (got >= 2 && head[0] == 0x80)
+            if (got >= 2 && (head[0] == 0x80 || head[..2].SequenceEqual("L1"u8)))
             {
                 return LoadLegacy(ReadAll(stream, name), name);
             }
@@ -93,7 +83,7 @@ public static class TorchCheckpoint
 
             throw Bad(name, got == 0
                 ? "the file is empty"
-                : $"not a torch.save file: it starts with bytes {Convert.ToHexString(head[..Math.Min(got, 4)])}, neither a zip archive (50 4B 03 04) nor a legacy pickle (80)");
+                : $"not a torch.save file: it starts with bytes {Convert.ToHexString(head[..Math.Min(got, 4)])}, neither a zip archive (50 4B 03 04) nor a legacy pickle (80, or 4C 31 with pickle protocol 1)");
         }
         catch (IOException e)
         {
@@ -118,6 +108,20 @@ public static class TorchCheckpoint
 
         using (archive)
         {
+            // One behaviour per file: torch.load takes the last of two same-named records, other readers the first.
+            if (archive.Entries.GroupBy(e => e.FullName, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            {
+                throw Bad(name, $"the zip archive holds the record '{Printable.Escape(twice.Key)}' {twice.Count()} times (readers disagree on which copy counts)");
+            }
+
+            // torch.save stores its records uncompressed, so together they fit in the file. A header's claim past
+            // that (a deflate bomb, or a lie) is refused before anything is decompressed or allocated.
+            long declared = archive.Entries.Sum(e => e.Length);
+            if (declared > stream.Length)
+            {
+                throw Bad(name, $"the zip records declare {declared} bytes in all, more than the {stream.Length}-byte file holds: compressed checkpoints are not supported (torch.save stores records uncompressed)");
+            }
+
             // torch.save names the single top folder after the file ('archive' since PyTorch 2).
             var pickles = archive.Entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.Count(c => c == '/') == 1).ToList();
             if (archive.Entries.Any(e => e.FullName.Contains("/code/", StringComparison.Ordinal) || e.FullName.EndsWith("/constants.pkl", StringComparison.Ordinal)))
@@ -171,7 +175,7 @@ public static class TorchCheckpoint
                 return bytes;
             }
 
-            return Build(root, name, Record, bigEndian);
+            return Build(root, name, Record, bigEndian, stream.Length);
         }
     }
 
@@ -283,7 +287,7 @@ public static class TorchCheckpoint
         ReadOnlySpan<byte> Record(StorageRef storage) =>
             data.AsSpan(offsets[storage.Key], (int)(storage.RootNumel * ElementTypes.Size(storage.Type)));
 
-        return Build(root, name, Record, bigEndian: false);
+        return Build(root, name, Record, bigEndian: false, data.Length);
     }
 
     private static byte[] ReadAll(Stream stream, string name)
@@ -303,10 +307,24 @@ public static class TorchCheckpoint
 
     private delegate ReadOnlySpan<byte> RecordReader(StorageRef storage);
 
-    private static StateDict Build(object? root, string name, RecordReader record, bool bigEndian)
+    /// <summary>
+    /// At most this many bytes of float32 are materialised per byte of the file, plus <see cref="MaterialiseSlack"/>:
+    /// int8 storages become 4 bytes per element, and views may share elements (tied weights), but no file makes
+    /// the loader allocate far more than its own size (a stride-0 view of 2^31 elements is 8 GiB from 4 bytes).
+    /// </summary>
+    internal const long MaterialisedBytesPerFileByte = 4;
+
+    /// <summary>64 MiB: room for small expanded buffers beside <see cref="MaterialisedBytesPerFileByte"/>.</summary>
+    internal const long MaterialiseSlack = 64L << 20;
+
+    private static StateDict Build(object? root, string name, RecordReader record, bool bigEndian, long fileBytes)
     {
         PickleDict dict = FindStateDict(root, name);
-        var result = new StateDict();
+
+        // Validate before allocating: every name, shape, stride and offset first, and the total against the budget;
+        // only then read records (each once, shared by all its views) and copy tensors out.
+        var tensors = new List<(string Key, TensorRef Tensor, int[] Shape, long Count)>();
+        long budget = (MaterialisedBytesPerFileByte * fileBytes) + MaterialiseSlack, total = 0;
         foreach (KeyValuePair<object?, object?> entry in dict.Entries)
         {
             string key = (string)entry.Key!;
@@ -316,7 +334,20 @@ public static class TorchCheckpoint
                 throw Bad(name, "the state_dict has a tensor with an empty name");
             }
 
-            result.Add(key, Materialize(tensor, record(tensor.Storage), bigEndian, name, key));
+            var (shape, count) = CheckView(tensor, name, key);
+            total += count * 4;
+            if (total > budget)
+            {
+                throw Bad(name, $"tensor '{Printable.Escape(key)}' {Tensor.Format(shape)} brings the tensors to {total} bytes of float32, more than {MaterialisedBytesPerFileByte} x the {fileBytes}-byte file + {MaterialiseSlack >> 20} MiB: views that repeat elements (expand, stride 0) are not supported; save .contiguous() copies");
+            }
+
+            tensors.Add((key, tensor, shape, count));
+        }
+
+        var result = new StateDict();
+        foreach (var (key, tensor, shape, count) in tensors)
+        {
+            result.Add(key, Materialize(tensor, shape, count, record(tensor.Storage), bigEndian));
         }
 
         try
@@ -362,15 +393,15 @@ public static class TorchCheckpoint
     private static bool IsTensorDict(PickleDict dict) =>
         dict.Entries.All(e => e.Key is string && e.Value is TensorRef);
 
-    /// <summary>Copies a strided window of a storage into a contiguous float32 tensor.</summary>
-    private static Tensor Materialize(TensorRef t, ReadOnlySpan<byte> root, bool bigEndian, string name, string key)
+    /// <summary>The shape and element count of a view, once checked to lie inside its storage; reads no data.</summary>
+    private static (int[] Shape, long Count) CheckView(TensorRef t, string name, string key)
     {
         StorageRef storage = t.Storage;
         int rank = t.Size.Length;
         var shape = new int[rank];
         for (int d = 0; d < rank; d++)
         {
-            shape[d] = t.Size[d] <= int.MaxValue ? (int)t.Size[d] : throw Bad(name, $"tensor '{key}': dimension {d} of size {t.Size[d]} is too large");
+            shape[d] = t.Size[d] <= int.MaxValue ? (int)t.Size[d] : throw Bad(name, $"tensor '{Printable.Escape(key)}': dimension {d} of size {t.Size[d]} is too large");
         }
 
         long count;
@@ -380,13 +411,12 @@ public static class TorchCheckpoint
         }
         catch (ArgumentException e)
         {
-            throw Bad(name, $"tensor '{key}': {e.Message}", e);
+            throw Bad(name, $"tensor '{Printable.Escape(key)}': {e.Message}", e);
         }
 
-        var data = new float[count];
         if (count == 0)
         {
-            return new Tensor(shape, data);
+            return (shape, 0);
         }
 
         // The last element read is offset + sum((size_d - 1) * stride_d); it must lie inside the (view of the) storage.
@@ -403,9 +433,23 @@ public static class TorchCheckpoint
             last = long.MaxValue;
         }
 
-        if (last >= storage.Numel)
+        if (last >= storage.Numel || storage.ViewOffset < 0 || storage.ViewOffset + storage.Numel > storage.RootNumel)
         {
-            throw Bad(name, $"tensor '{key}' (size {Tensor.Format(shape)}, stride ({string.Join(", ", t.Stride)}), offset {t.Offset}) reads past the end of its storage of {storage.Numel} elements");
+            throw Bad(name, $"tensor '{Printable.Escape(key)}' (size {Tensor.Format(shape)}, stride ({string.Join(", ", t.Stride)}), offset {t.Offset}) reads past the end of its storage of {storage.Numel} elements");
+        }
+
+        return (shape, count);
+    }
+
+    /// <summary>Copies a strided window of a storage, checked by <see cref="CheckView"/>, into a contiguous float32 tensor.</summary>
+    private static Tensor Materialize(TensorRef t, int[] shape, long count, ReadOnlySpan<byte> root, bool bigEndian)
+    {
+        StorageRef storage = t.Storage;
+        int rank = t.Size.Length;
+        var data = new float[count];
+        if (count == 0)
+        {
+            return new Tensor(shape, data);
         }
 
         long first = storage.ViewOffset + t.Offset;

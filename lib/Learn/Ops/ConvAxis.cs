@@ -17,7 +17,7 @@ public readonly record struct ConvAxis(int Input, int Kernel, int Stride, int Di
     public int EffectiveKernel => EffectiveKernelSize(Kernel, Dilation);
 
     /// <summary>floor((in + pad_before + pad_after - d*(k-1) - 1) / s) + 1.</summary>
-    public int Output => (Input + PadBefore + PadAfter - EffectiveKernel) / Stride + 1;
+    public int Output => (int)((((long)Input + PadBefore + PadAfter - EffectiveKernel) / Stride) + 1);
 
     /// <summary>The input coordinate (possibly in the padding) read by output position o and tap t: o*s - pad_before + t*d.</summary>
     public int InputIndex(int o, int t) => o * Stride - PadBefore + t * Dilation;

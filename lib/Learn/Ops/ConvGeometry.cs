@@ -115,10 +115,10 @@ public sealed class ConvGeometry
                 $"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got weight of size {weight.ShapeString} instead");
         }
 
-        if (x[1] != w[1] * groups)
+        if (x[1] != (long)w[1] * groups)
         {
             throw new ArgumentException(
-                $"Given groups={groups}, weight of size {weight.ShapeString}, expected input{input.ShapeString} to have {w[1] * groups} channels, but got {x[1]} channels instead");
+                $"Given groups={groups}, weight of size {weight.ShapeString}, expected input{input.ShapeString} to have {(long)w[1] * groups} channels, but got {x[1]} channels instead");
         }
 
         if (bias is not null && (bias.Rank != 1 || bias.Length != w[0]))
@@ -139,24 +139,26 @@ public sealed class ConvGeometry
             throw new ArgumentException($"dilation should be greater than zero (dilation={IntList.Format(dilation)})");
         }
 
-        var (before, after) = ResolvePadding(options.Padding, stride, dilation, w.AsSpan(2).ToArray());
+        int[] kernel = w.AsSpan(2).ToArray();
+        var (before, after) = ResolvePadding(options.Padding, stride, dilation, kernel);
+        CheckPaddingMode(options.PaddingMode, x.AsSpan(2).ToArray(), before, after, input);
+        CheckSizes(x, kernel, stride, dilation, before, after, w[0], input);
 
         // Axes are right-aligned into (depth, height, width); missing leading axes are size-1 no-ops.
+        // CheckSizes proved every padded extent fits an int, so the narrowing casts below are exact.
         var axes = new ConvAxis[3];
         for (int a = 0; a < 3; a++)
         {
             int d = a - (3 - spatialDims);
             axes[a] = d < 0
                 ? new ConvAxis(1, 1, 1, 1, 0, 0)
-                : new ConvAxis(x[2 + d], w[2 + d], stride[d], dilation[d], before[d], after[d]);
+                : new ConvAxis(x[2 + d], w[2 + d], stride[d], dilation[d], (int)before[d], (int)after[d]);
         }
 
-        CheckPaddingMode(options.PaddingMode, axes, spatialDims, input);
-        CheckOutputSize(axes, spatialDims, input);
         return new ConvGeometry(x[0], x[1], w[0], groups, axes, spatialDims, unbatched);
     }
 
-    private static (int[] Before, int[] After) ResolvePadding(Padding padding, int[] stride, int[] dilation, int[] kernel)
+    private static (long[] Before, long[] After) ResolvePadding(Padding padding, int[] stride, int[] dilation, int[] kernel)
     {
         int dims = kernel.Length;
         if (padding.Kind == "same")
@@ -166,12 +168,12 @@ public sealed class ConvGeometry
                 throw new ArgumentException($"padding='same' is not supported for strided convolutions (stride={IntList.Format(stride)})");
             }
 
-            // PyTorch: total = d*(k-1); left = total/2; the odd cell, if any, goes after.
-            var before = new int[dims];
-            var after = new int[dims];
+            // PyTorch: total = d*(k-1); left = total/2; the odd cell, if any, goes after. In long: d*(k-1) may pass 2^31.
+            var before = new long[dims];
+            var after = new long[dims];
             for (int d = 0; d < dims; d++)
             {
-                int total = dilation[d] * (kernel[d] - 1);
+                long total = (long)dilation[d] * (kernel[d] - 1);
                 before[d] = total / 2;
                 after[d] = total - before[d];
             }
@@ -185,45 +187,97 @@ public sealed class ConvGeometry
             throw new ArgumentException($"negative padding is not supported (padding={IntList.Format(sizes)})");
         }
 
-        return (sizes, (int[])sizes.Clone());
+        long[] resolved = sizes.Select(p => (long)p).ToArray();
+        return (resolved, (long[])resolved.Clone());
     }
 
-    private static void CheckPaddingMode(PaddingMode mode, ConvAxis[] axes, int spatialDims, Tensor input)
+    private static void CheckPaddingMode(PaddingMode mode, int[] inputSizes, long[] before, long[] after, Tensor input)
     {
-        for (int a = 3 - spatialDims; a < 3; a++)
+        for (int d = 0; d < inputSizes.Length; d++)
         {
-            ConvAxis axis = axes[a];
-            int dim = input.Rank - 3 + a;
-            int largest = Math.Max(axis.PadBefore, axis.PadAfter);
-            if (mode == PaddingMode.Reflect && largest >= axis.Input)
+            int dim = input.Rank - inputSizes.Length + d;
+            long largest = Math.Max(before[d], after[d]);
+            if (mode == PaddingMode.Reflect && largest >= inputSizes[d])
             {
                 throw new ArgumentException(
-                    $"Padding size should be less than the corresponding input dimension, but got: padding ({axis.PadBefore}, {axis.PadAfter}) at dimension {dim} of input {input.ShapeString}");
+                    $"Padding size should be less than the corresponding input dimension, but got: padding ({before[d]}, {after[d]}) at dimension {dim} of input {input.ShapeString}");
             }
 
-            if (mode == PaddingMode.Circular && largest > axis.Input)
+            if (mode == PaddingMode.Circular && largest > inputSizes[d])
             {
                 throw new ArgumentException(
-                    $"Padding value causes wrapping around more than once: padding ({axis.PadBefore}, {axis.PadAfter}) at dimension {dim} of input {input.ShapeString}");
+                    $"Padding value causes wrapping around more than once: padding ({before[d]}, {after[d]}) at dimension {dim} of input {input.ShapeString}");
             }
         }
     }
 
-    private static void CheckOutputSize(ConvAxis[] axes, int spatialDims, Tensor input)
+    /// <summary>
+    /// PyTorch's size checks, in long arithmetic so that no size wraps (PyTorch computes them in int64), then
+    /// this tool's own limit: every padded extent and the output's element count must fit an int, because
+    /// tensors here are float arrays indexed by int. Past that, every index the reference loops form
+    /// (o*s - pad + t*d, at most the padded extent) fits an int.
+    /// </summary>
+    private static void CheckSizes(int[] x, int[] kernel, int[] stride, int[] dilation, long[] before, long[] after, int outChannels, Tensor input)
     {
-        ConvAxis[] used = axes[(3 - spatialDims)..];
-        if (used.Any(a => a.Input + a.PadBefore + a.PadAfter < a.EffectiveKernel))
+        int dims = kernel.Length;
+        var padded = new long[dims];
+        var span = new long[dims];
+        var output = new long[dims];
+        for (int d = 0; d < dims; d++)
         {
-            string padded = string.Join(" x ", used.Select(a => a.Input + a.PadBefore + a.PadAfter));
-            string kernel = string.Join(" x ", used.Select(a => a.EffectiveKernel));
-            throw new ArgumentException(
-                $"Calculated padded input size per channel: ({padded}). Kernel size: ({kernel}). Kernel size can't be greater than actual input size (input {input.ShapeString})");
+            padded[d] = x[2 + d] + before[d] + after[d];
+            span[d] = ((long)dilation[d] * (kernel[d] - 1)) + 1;
+            output[d] = padded[d] >= span[d] ? ((padded[d] - span[d]) / stride[d]) + 1 : 0;
         }
 
-        if (used.Any(a => a.Output < 1))
+        if (padded.Zip(span).Any(p => p.First < p.Second))
         {
             throw new ArgumentException(
-                $"Calculated output size: ({string.Join(" x ", used.Select(a => a.Output))}). Output size is too small (input {input.ShapeString})");
+                $"Calculated padded input size per channel: ({string.Join(" x ", padded)}). Kernel size: ({string.Join(" x ", span)}). Kernel size can't be greater than actual input size (input {input.ShapeString})");
+        }
+
+        if (padded.Any(p => p > int.MaxValue))
+        {
+            throw new ArgumentException(
+                $"Calculated padded input size per channel: ({string.Join(" x ", padded)}) is larger than {int.MaxValue} along an axis, which this tool does not support (input {input.ShapeString})");
+        }
+
+        long count = (long)x[0] * outChannels;
+        foreach (long o in output)
+        {
+            count = count > Array.MaxLength ? count : count * o;
+        }
+
+        if (count > Array.MaxLength)
+        {
+            throw new ArgumentException(
+                $"Calculated output size: ({string.Join(" x ", output)}) with {x[0]} x {outChannels} planes is more than the {Array.MaxLength} elements one tensor can hold (input {input.ShapeString})");
         }
     }
+
+    /// <summary>
+    /// The one statement of what the fast kernels (<see cref="Fast.FastConv"/>) assume beyond a resolved
+    /// geometry: per axis the extent E = padded + 64*stride (the padded extent plus vector and panel rounding
+    /// of the output, each step one stride), and the product of the extents is at most 2^30. Then every index
+    /// a kernel forms inside one padded, phase-split plane, and the sum of two such indices, fits an int.
+    /// </summary>
+    /// <exception cref="NotSupportedException">When the geometry is outside that envelope (the naive implementation computes it).</exception>
+    public void RequireFastKernelBounds()
+    {
+        long volume = 1;
+        foreach (ConvAxis a in Axes)
+        {
+            long extent = (long)a.Input + a.PadBefore + a.PadAfter + (64L * a.Stride);
+            volume = volume > FastPlaneLimit || extent > FastPlaneLimit ? FastPlaneLimit + 1 : volume * extent;
+        }
+
+        if (volume > FastPlaneLimit)
+        {
+            throw new NotSupportedException(
+                $"the fast kernels index padded planes (plus rounding by the stride) of at most {FastPlaneLimit} elements, and this convolution needs more; use the naive implementation");
+        }
+    }
+
+    /// <summary>The largest padded plane the fast kernels index: 2^30 elements.</summary>
+    public const long FastPlaneLimit = 1L << 30;
 }

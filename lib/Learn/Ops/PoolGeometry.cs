@@ -49,34 +49,47 @@ internal static class PoolGeometry
                 $"{op}: pad should be at most half of kernel size, but got padding={IntList.Format(padding)} and kernel_size={IntList.Format(kernel)}");
         }
 
+        // In long arithmetic, as PyTorch's int64 pooling_output_shape: d*(k-1)+1 and in + 2p pass 2^31 for
+        // hostile arguments. The padding is at most half the kernel, so in + 2p + span fits a long easily.
         var axes = new ConvAxis[2];
         for (int a = 0; a < 2; a++)
         {
             int input = x.Size(a - 2);
-            int span = ConvAxis.EffectiveKernelSize(kernel[a], dilation[a]);
-            int numerator = input + 2 * padding[a] - span;
-            int output = (options.CeilMode ? CeilDiv(numerator, stride[a]) : FloorDiv(numerator, stride[a])) + 1;
+            long span = ((long)dilation[a] * (kernel[a] - 1)) + 1;
+            long numerator = input + (2L * padding[a]) - span;
+            long output = (options.CeilMode ? CeilDiv(numerator, stride[a]) : FloorDiv(numerator, stride[a])) + 1;
             if (options.CeilMode && (output - 1) * stride[a] >= input + padding[a])
             {
                 output--;
             }
 
-            // The far padding is whatever the last window needs, so ConvAxis.Output reproduces 'output'.
-            int padAfter = (output - 1) * stride[a] + span - input - padding[a];
-            axes[a] = new ConvAxis(input, kernel[a], stride[a], dilation[a], padding[a], Math.Max(padAfter, padding[a]));
-            if (output < 1 || axes[a].Output != output)
+            if (output < 1)
             {
                 throw new ArgumentException(
                     $"{op}: Given input size {x.ShapeString}, calculated output size along dimension {x.Rank - 2 + a} is {output}. Output size is too small");
+            }
+
+            // The far padding is whatever the last window needs, so ConvAxis.Output reproduces 'output'.
+            long padAfter = Math.Max(((output - 1) * stride[a]) + span - input - padding[a], padding[a]);
+            if (input + padding[a] + padAfter > int.MaxValue)
+            {
+                throw new ArgumentException(
+                    $"{op}: the padded input along dimension {x.Rank - 2 + a} spans {input + padding[a] + padAfter} cells, more than the {int.MaxValue} this tool indexes");
+            }
+
+            axes[a] = new ConvAxis(input, kernel[a], stride[a], dilation[a], padding[a], (int)padAfter);
+            if (axes[a].Output != output)
+            {
+                throw new InvalidOperationException($"{op}: pooling geometry disagrees with itself along dimension {x.Rank - 2 + a}");
             }
         }
 
         return (axes[0], axes[1]);
     }
 
-    private static int FloorDiv(int a, int b) => (int)Math.Floor(a / (double)b);
+    private static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
 
-    private static int CeilDiv(int a, int b) => (int)Math.Ceiling(a / (double)b);
+    private static long CeilDiv(long a, long b) => a >= 0 ? (a + b - 1) / b : -(-a / b);
 
     /// <summary>The output shape: the input's leading dimensions, then the two output sizes.</summary>
     public static int[] OutputShape(Tensor x, ConvAxis h, ConvAxis w)

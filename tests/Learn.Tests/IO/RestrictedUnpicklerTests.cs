@@ -173,7 +173,8 @@ public class RestrictedUnpicklerTests
             Assert.That(ErrorOf(Wrap([(byte)'0'])), Is.EqualTo("p.pkl: data.pkl: the pickle closes a MARK that was never opened (at byte 2)"));
             Assert.That(ErrorOf([0x80, 2, (byte)'.']), Is.EqualTo("p.pkl: data.pkl: the pickle pops from an empty stack (at byte 2)"));
             Assert.That(ErrorOf([0x80, 6, (byte)'N', (byte)'.']), Does.Contain("pickle protocol 6 is not supported"));
-            Assert.That(ErrorOf(Wrap([(byte)'I', (byte)'1', (byte)'\n'])), Does.Contain("pickle opcode 'I' (INT (text)) is not supported"));
+            Assert.That(ErrorOf(Wrap([(byte)'S', (byte)'\'', (byte)'a', (byte)'\'', (byte)'\n'])), Does.Contain("pickle opcode 'S'").And.Contain("is not supported"));
+            Assert.That(ErrorOf(Wrap([(byte)'I', (byte)'1', (byte)'x', (byte)'\n'])), Does.Contain("integer '1x' is not a decimal integer"));
             Assert.That(ErrorOf(Wrap([0xff])), Does.Contain("pickle opcode 0xff (unknown) is not supported"));
             Assert.That(ErrorOf(Wrap([(byte)'N', (byte)'N', (byte)'a'])), Does.Contain("APPEND on a None, not a list"));
             Assert.That(ErrorOf(Wrap([(byte)'(', (byte)'N', (byte)'d'])), Does.Contain("a dict is given 1 items, not key-value pairs"));

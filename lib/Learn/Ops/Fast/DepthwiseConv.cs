@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -78,6 +79,7 @@ internal static unsafe class DepthwiseConv
             Rows = ((OutH - 1) * SH) + ((KH - 1) * DH) + 1;
             RowLength = OutWVec + ((KW - 1) * DW / SW);
             PlaneLength = SW * Rows * RowLength;
+            Debug.Assert((long)SW * Rows * RowLength <= ConvGeometry.FastPlaneLimit, "geometry outside ConvGeometry.RequireFastKernelBounds");
             TapOffsets = new int[KH * KW];
             for (int th = 0; th < KH; th++)
             {

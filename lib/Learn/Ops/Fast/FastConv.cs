@@ -41,6 +41,7 @@ public static class FastConv
     /// <summary>Runs the kernel <see cref="KernelFor"/> names.</summary>
     internal static Tensor Forward(ConvGeometry g, float[] x, float[] w, float[]? b, PaddingMode mode, Epilogue epilogue = Epilogue.None, Tensor? output = null)
     {
+        g.RequireFastKernelBounds(); // the kernels below assume this envelope and index with int
         int[] shape = g.OutputShape();
         Tensor y;
         if (output is null)
