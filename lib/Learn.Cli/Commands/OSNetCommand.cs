@@ -5,6 +5,7 @@ using Learn.Layers;
 using Learn.Models;
 using Learn.Ops;
 using Learn.Tensors;
+using Learn.Verification;
 
 namespace Learn.Cli.Commands;
 
@@ -23,9 +24,10 @@ internal static class OSNetCommand
             "--non-strict it prints the same list, loads what matches and runs (the rest keep their defaults:\n" +
             "zero weights, identity BatchNorm). The classifier's size is read from classifier.weight; the feature\n" +
             "does not use it.\n" +
-            "--activations DIR writes every module call's output as DIR/<name>.npy (conv1.conv, conv2.0.gate,\n" +
-            "conv2.0.gate@2 ... in stream order), and DIR/activations.json listing them in the order they ran, with\n" +
-            "their shapes and reduction lengths K; compare two such folders with learn diff. DIR must be new, empty\n" +
+            "--activations DIR writes the input as DIR/input.npy and every module call's output as DIR/<name>.npy\n" +
+            "(conv1.conv, conv2.0.gate, conv2.0.gate@2 ... in stream order), and DIR/activations.json listing them in\n" +
+            "the order they ran, with their shapes, reduction lengths K and float32 noise (the reference re-run with\n" +
+            "simulated rounding: learn diff's tolerance scale); compare a port's dump with it with learn diff. DIR must be new, empty\n" +
             "or an earlier dump (then replaced). Nothing is written unless the whole run succeeds; the output last.",
         Options =
         [
@@ -114,7 +116,9 @@ internal static class OSNetCommand
             {
                 var reductions = Reductions(table);
                 dump = new ActivationDirectory(staging, reduction: (name, call) => reductions.GetValueOrDefault((name, call)));
+                dump.Record(OSNetGraph.InputKey, 1, x); // the image, so a port's input (BGR, normalisation) is compared too
                 y = model.Forward(x, dump);
+                RecordNoise(model, x, dump);
             }
 
             finished = true;
@@ -160,6 +164,25 @@ internal static class OSNetCommand
         return ExitCode.Ok;
     }
 
+    /// <summary>
+    /// Adds each layer's float32 noise to the dump's index: the reference re-run with simulated rounding in every
+    /// computing layer (<see cref="NoiseProbe"/>), compared with the outputs just written. learn diff scales its
+    /// propagated tolerance by it (<see cref="PortTolerance"/>). The probe runs the reference loops whatever --impl.
+    /// </summary>
+    private static void RecordNoise(OSNet model, Tensor x, ActivationDirectory dump)
+    {
+        model.UseImplementation(Implementation.Naive);
+        var noise = new Dictionary<string, double>(NoiseProbe.Measure(model, x, key =>
+        {
+            string file = Path.Combine(dump.Folder, key + ".npy");
+            return File.Exists(file) ? Npy.Read(file) : null;
+        }), StringComparer.Ordinal)
+        {
+            [OSNetGraph.InputKey] = 0, // the input is given, not computed
+        };
+        dump.RecordNoise(noise);
+    }
+
     // K of every module call, keyed by (name, call number): the k-th row of a name is its k-th call.
     private static Dictionary<(string, int), long?> Reductions(CostTable table)
     {
@@ -182,7 +205,8 @@ internal static class OSNetCommand
             throw CliError.Failure(folder, "is a file, expected a folder for the activations");
         }
 
-        string? parent = Path.GetDirectoryName(Path.GetFullPath(folder));
+        // "ref/" names the folder ref: without the trailing separator, its parent is the parent of ref, not ref itself.
+        string? parent = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));
         if (parent is not null && !Directory.Exists(parent))
         {
             throw CliError.Failure(folder, $"cannot write: folder '{parent}' does not exist");
