@@ -116,9 +116,7 @@ internal static class OSNetCommand
             {
                 var reductions = Reductions(table);
                 dump = new ActivationDirectory(staging, reduction: (name, call) => reductions.GetValueOrDefault((name, call)));
-                dump.Record(OSNetGraph.InputKey, 1, x); // the image, so a port's input (BGR, normalisation) is compared too
-                y = model.Forward(x, dump);
-                RecordNoise(model, x, dump);
+                y = PortReference.Dump(model, x, dump); // the outputs, the input and each layer's float32 noise
             }
 
             finished = true;
@@ -162,25 +160,6 @@ internal static class OSNetCommand
         TensorFiles.Write(output, y);
         context.Out.WriteLine($"{output}: {y.ShapeString}");
         return ExitCode.Ok;
-    }
-
-    /// <summary>
-    /// Adds each layer's float32 noise to the dump's index: the reference re-run with simulated rounding in every
-    /// computing layer (<see cref="NoiseProbe"/>), compared with the outputs just written. learn diff scales its
-    /// propagated tolerance by it (<see cref="PortTolerance"/>). The probe runs the reference loops whatever --impl.
-    /// </summary>
-    private static void RecordNoise(OSNet model, Tensor x, ActivationDirectory dump)
-    {
-        model.UseImplementation(Implementation.Naive);
-        var noise = new Dictionary<string, double>(NoiseProbe.Measure(model, x, key =>
-        {
-            string file = Path.Combine(dump.Folder, key + ".npy");
-            return File.Exists(file) ? Npy.Read(file) : null;
-        }), StringComparer.Ordinal)
-        {
-            [OSNetGraph.InputKey] = 0, // the input is given, not computed
-        };
-        dump.RecordNoise(noise);
     }
 
     // K of every module call, keyed by (name, call number): the k-th row of a name is its k-th call.

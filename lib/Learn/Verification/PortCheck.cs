@@ -153,7 +153,7 @@ public static class PortCheck
             string how = "no weights given";
             if (model is not null && graph is not null)
             {
-                (isolated, how) = Isolate(graph.ByKey[key], port, Reference, refEntries[key].Noise);
+                (isolated, how) = Isolate(graph, graph.ByKey[key], port, Reference, refEntries[key].Noise);
             }
 
             layers.Add(new PortLayer(key, mine.Shape, propagated, isolated, how));
@@ -222,21 +222,20 @@ public static class PortCheck
     }
 
     /// <summary>The isolated check of one node: the reference recomputes it from the port's own inputs.</summary>
-    private static (LayerVerdict? Verdict, string How) Isolate(PortNode node, Dictionary<string, Tensor> port, Func<string, Tensor?> reference, double? noise)
+    private static (LayerVerdict? Verdict, string How) Isolate(OSNetGraph graph, PortNode node, Dictionary<string, Tensor> port, Func<string, Tensor?> reference, double? noise)
     {
         Tensor mine = port[node.Key];
         if (node.Kind == PortNodeKind.Input)
         {
-            return (null, "the input");
+            // Nothing computes the input: it is the image the port was given, which must be the reference's exactly.
+            return reference(node.Key) is Tensor image ? (LayerVerdict.Of(mine, image, _ => 0), "the reference's input (exact)") : (null, "not checked: the reference has no input");
         }
 
-        (List<Tensor>? inputs, string? note) = Gather(node.Inputs, port, reference);
+        (List<Tensor>? inputs, string? note) = Gather(graph, node.Inputs, port, reference);
         switch (node.Kind)
         {
             case PortNodeKind.Leaf when inputs is not null:
                 return Leaf(node, mine, inputs, note);
-            case PortNodeKind.Chain when node.LastChild is not null && port.TryGetValue(node.LastChild, out Tensor? last):
-                return (LayerVerdict.Of(mine, last, _ => 0), $"= its last child {node.LastChild} (exact)");
             case PortNodeKind.Gate when inputs is not null:
             {
                 Tensor y = Multiply.Forward(inputs[0], inputs[1]);
@@ -251,16 +250,26 @@ public static class PortCheck
             }
         }
 
-        // A composite whose parts were not all dumped: the whole module from its input, under the propagated rule.
-        (List<Tensor>? moduleInput, string? moduleNote) = Gather(node.ModuleInput, port, reference);
-        if (moduleInput is null || node.Module is null)
+        // A leaf fused with the layers before it in the port (BN folded into the conv, so the conv's own output is
+        // not dumped): the chain it belongs to, from the chain's input up to and including the leaf.
+        if (node.Kind == PortNodeKind.Leaf && noise is double fusedNoise && Fused(graph, node, port, reference) is (Tensor fused, string fusedHow))
         {
-            return (null, $"not checked: its input {string.Join(" + ", node.Inputs.Where(k => !port.ContainsKey(k)))} is not in the port's dump");
+            return (LayerVerdict.Of(mine, fused, i => PortTolerance.Propagated(fusedNoise, fused.Data[i])), fusedHow);
         }
 
-        if (noise is not double n)
+        // A chain, or a gate or block whose parts were not all dumped: the whole module from its input, under the
+        // propagated rule (a chain's parts may be fused in the port, so its last child's output alone proves nothing).
+        (List<Tensor>? moduleInput, string? moduleNote) = Gather(graph, node.ModuleInput, port, reference);
+        if (moduleInput is null || node.Module is null || noise is not double n)
         {
-            return (null, "not checked: the reference recorded no noise for this layer");
+            if (node.Kind == PortNodeKind.Chain && node.LastChild is not null && port.TryGetValue(node.LastChild, out Tensor? last))
+            {
+                return (LayerVerdict.Of(mine, last, _ => 0), $"= its last child {node.LastChild} (exact)");
+            }
+
+            return (null, noise is null
+                ? "not checked: the reference recorded no noise for this layer"
+                : $"not checked: its input {string.Join(" + ", node.ModuleInput.Where(k => !port.ContainsKey(k)))} is not in the port's dump");
         }
 
         Tensor x = Sum(moduleInput, absolute: false);
@@ -268,13 +277,27 @@ public static class PortCheck
         return (LayerVerdict.Of(mine, whole, i => PortTolerance.Propagated(n, whole.Data[i])), "whole module from " + string.Join(" + ", node.ModuleInput) + moduleNote + " (propagated rule)");
     }
 
-    private static (List<Tensor>? Inputs, string? Note) Gather(IReadOnlyList<string> keys, Dictionary<string, Tensor> port, Func<string, Tensor?> reference)
+    // The port's value of a key; a chain's value is its last child's, so either name will do.
+    private static Tensor? Value(OSNetGraph graph, string key, Dictionary<string, Tensor> port)
+    {
+        for (string? k = key; k is not null; k = graph.ByKey.TryGetValue(k, out PortNode? n) && n.Kind == PortNodeKind.Chain ? n.LastChild : null)
+        {
+            if (port.TryGetValue(k, out Tensor? t))
+            {
+                return t;
+            }
+        }
+
+        return null;
+    }
+
+    private static (List<Tensor>? Inputs, string? Note) Gather(OSNetGraph graph, IReadOnlyList<string> keys, Dictionary<string, Tensor> port, Func<string, Tensor?> reference)
     {
         var inputs = new List<Tensor>();
         string? note = null;
         foreach (string key in keys)
         {
-            if (port.TryGetValue(key, out Tensor? t))
+            if (Value(graph, key, port) is Tensor t)
             {
                 inputs.Add(t);
             }
@@ -290,6 +313,37 @@ public static class PortCheck
         }
 
         return (inputs, note);
+    }
+
+    private static (Tensor, string)? Fused(OSNetGraph graph, PortNode node, Dictionary<string, Tensor> port, Func<string, Tensor?> reference)
+    {
+        int dot = node.Name.LastIndexOf('.');
+        if (dot < 0 || !graph.ByKey.TryGetValue(ActivationRecorder.KeyOf(node.Name[..dot], node.Call), out PortNode? parent)
+            || parent.Kind != PortNodeKind.Chain || parent.Module is null)
+        {
+            return null;
+        }
+
+        (List<Tensor>? input, string? note) = Gather(graph, parent.ModuleInput, port, reference);
+        if (input is null)
+        {
+            return null;
+        }
+
+        Tensor x = Sum(input, absolute: false);
+        x = parent.Flatten ? x.Reshape(x.Size(0), -1) : x;
+        var run = new List<string>();
+        foreach (var (childName, child) in parent.Module.NamedChildren())
+        {
+            x = child.Forward(x);
+            run.Add(childName);
+            if (ReferenceEquals(child, node.Module))
+            {
+                return (x, $"fused: {string.Join(", ", run)} of {parent.Key} from {string.Join(" + ", parent.ModuleInput)}{note} (propagated rule)");
+            }
+        }
+
+        return null;
     }
 
     private static (LayerVerdict?, string) Leaf(PortNode node, Tensor mine, List<Tensor> inputs, string? note)
