@@ -37,6 +37,8 @@ internal static class DiffCommand
         [
             new("--weights", "FILE", "the checkpoint both ran: adds the isolated check (needs --variant)"),
             new("--variant", "NAME", string.Join("|", OSNet.VariantNames) + " (with --weights)"),
+            new("--atol", "X", "with error propagation: this absolute tolerance for every layer (e.g. a float16 port)", Default: "the rule per layer"),
+            new("--rtol", "X", "with error propagation: this tolerance relative to |e| for every layer", Default: "the rule per layer"),
             new("--json", null, "print the report as JSON (for CI) instead of the table"),
             new("--html", "FILE", "also write an HTML page with the per-layer error chart"),
         ],
@@ -80,7 +82,10 @@ internal static class DiffCommand
             }
         }
 
-        PortReport report = PortCheck.Run(port, reference, model); // InvalidDataException naming the file: exit 1
+        Tolerance? fixedTolerance = args.Has("--atol") || args.Has("--rtol")
+            ? new Tolerance(args.Value("--atol", ParsedArgs.Convert.NonNegative, 0), args.Value("--rtol", ParsedArgs.Convert.NonNegative, 0))
+            : null;
+        PortReport report = PortCheck.Run(port, reference, model, fixedTolerance); // InvalidDataException naming the file: exit 1
         if (html is not null)
         {
             DiffReportHtml.Write(html, port, reference, report);
@@ -103,7 +108,9 @@ internal static class DiffCommand
         o.WriteLine($"port:      {port}");
         o.WriteLine($"reference: {reference}");
         o.WriteLine($"order:     {report.Order}");
-        o.WriteLine(report.HasNoise
+        o.WriteLine(report.FixedTolerance is Tolerance t
+            ? $"with error propagation:    |a - e| <= {Number(t.Atol)} + {Number(t.Rtol)}*|e| for every layer (--atol/--rtol)"
+            : report.HasNoise
             ? "with error propagation:    |a - e| <= 8*noise + 2u|e| per layer (noise recorded by the reference), u = 2^-24"
             : "with error propagation:    |a - e| <= 4u*K*(1 + |e|) per layer (the reference recorded no noise: dump it again for the per-layer rule)");
         o.WriteLine(report.Isolated

@@ -29,6 +29,9 @@ public sealed class PortReport
     /// <summary>True when the reference recorded its noise (else the propagated rule falls back to <see cref="Tolerance.ForReduction"/>).</summary>
     public required bool HasNoise { get; init; }
 
+    /// <summary>The tolerance that replaced the propagated rule, if one was given.</summary>
+    public Tolerance? FixedTolerance { get; init; }
+
     /// <summary>True when the isolated check ran (weights given).</summary>
     public required bool Isolated { get; init; }
 
@@ -56,8 +59,9 @@ public static class PortCheck
     /// <paramref name="model"/> (weights loaded) enables the isolated check. Bad input (no index, a layer the
     /// reference does not have, a shape that differs, NaN or infinity, nothing in common) throws
     /// <see cref="InvalidDataException"/> with one line naming the file, before anything is compared.
+    /// <paramref name="fixedTolerance"/>, when given, replaces the propagated rule for every layer (a float16 port).
     /// </summary>
-    public static PortReport Run(string portDir, string referenceDir, OSNet? model)
+    public static PortReport Run(string portDir, string referenceDir, OSNet? model, Tolerance? fixedTolerance = null)
     {
         ArgumentNullException.ThrowIfNull(portDir);
         ArgumentNullException.ThrowIfNull(referenceDir);
@@ -144,7 +148,9 @@ public static class PortCheck
             if (expected is not null)
             {
                 ActivationEntry entry = refEntries[key];
-                propagated = entry.Noise is double noise
+                propagated = fixedTolerance is Tolerance fixedRule
+                    ? LayerVerdict.Of(mine, expected, i => fixedRule.Atol + fixedRule.Rtol * Math.Abs(expected.Data[i]))
+                    : entry.Noise is double noise
                     ? LayerVerdict.Of(mine, expected, i => PortTolerance.Propagated(noise, expected.Data[i]))
                     : LayerVerdict.Of(mine, expected, Fallback(entry.Reduction, expected));
             }
@@ -165,6 +171,7 @@ public static class PortCheck
             Missing = order.Where(k => !port.ContainsKey(k)).ToList(),
             Order = graph is not null ? "the OSNet module graph (the order PyTorch runs the modules)" : $"{Path.Combine(referenceDir, ActivationDirectory.IndexFileName)}",
             HasNoise = hasNoise,
+            FixedTolerance = fixedTolerance,
             Isolated = model is not null,
         };
     }
