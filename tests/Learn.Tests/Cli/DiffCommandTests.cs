@@ -84,7 +84,7 @@ public sealed class DiffCommandTests : CliTestBase
     }
 
     [Test]
-    public void A_single_value_off_by_1e_3_is_named_where_the_old_rule_passed_it()
+    public void A_single_value_off_by_1e_3_in_a_deep_layer_is_named()
     {
         (string port, string reference) = TwoDumps();
         Perturb(port, "conv4.0.conv2c.1.bn", 1e-3f);
@@ -180,6 +180,8 @@ public sealed class DiffCommandTests : CliTestBase
 
         AssertOneLineError(Run("diff", port, reference, "--weights", Weights, "--variant", "osnet_x1_0"), 1,
             $"learn: {Weights}: not a checkpoint of osnet_x1_0: ");
+        AssertOneLineError(Run("diff", port, reference, "--weights", Path.Combine(OSNetFixtures.Root, "osnet_x0_5_fp16.pth"), "--variant", "osnet_x0_5"), 1,
+            $"learn: {reference}: layer 'conv1.conv' has 16 channels, the checkpoint's has 32 (a dump of another variant?)");
         AssertOneLineError(Run("diff", port, reference, "--weights", Weights), 2, "learn: --weights: --weights and --variant go together");
         foreach (string file in Directory.EnumerateFiles(port))
         {

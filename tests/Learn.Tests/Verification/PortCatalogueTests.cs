@@ -115,6 +115,7 @@ public sealed class PortCatalogueTests
             {
                 PortLayer layer = report.Layers.Single(l => l.Key == expected);
                 double p = layer.Propagated!.WorstRatio, i = layer.Isolated!.WorstRatio;
+                TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} at {expected}: propagated {p:G3}, isolated {i:G3}"));
                 weakestBug = Math.Min(p, i) < Math.Min(bugP, bugI) ? name : weakestBug;
                 bugP = Math.Min(bugP, p);
                 bugI = Math.Min(bugI, i);
