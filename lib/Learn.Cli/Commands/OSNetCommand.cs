@@ -27,8 +27,9 @@ internal static class OSNetCommand
             "--activations DIR writes the input as DIR/input.npy and every module call's output as DIR/<name>.npy\n" +
             "(conv1.conv, conv2.0.gate, conv2.0.gate@2 ... in stream order), and DIR/activations.json listing them in\n" +
             "the order they ran, with their shapes, reduction lengths K and float32 noise (the reference re-run with\n" +
-            "simulated rounding: learn diff's tolerance scale); compare a port's dump with it with learn diff. DIR must be new, empty\n" +
-            "or an earlier dump (then replaced). Nothing is written unless the whole run succeeds; the output last.",
+            "simulated rounding: learn diff's tolerance scale); compare a port's dump with it with learn diff.\n" +
+            "DIR must be new, empty or an earlier dump (then replaced). Nothing is written unless the whole run\n" +
+            "succeeds; the output last.",
         Options =
         [
             OSNetWeights.VariantOption,

@@ -29,7 +29,7 @@ public sealed record ActivationEntry(string Key, IReadOnlyList<int> Shape, long?
 /// always lists exactly the files written so far in the order the layers ran. File times cannot give that
 /// order, and neither can names (<c>conv2.0.conv2a</c> runs after <c>conv2.0.conv1</c> and its children before
 /// it). The index is JSON: <c>{"format": "learn-activations", "version": 1, "layers": [{"key", "shape",
-/// "reduction"?}, ...]}</c>.
+/// "reduction"?, "noise"?}, ...]}</c>; <see cref="RecordNoise"/> adds the noise once the run is done.
 /// </remarks>
 public sealed class ActivationDirectory : IActivationSink
 {

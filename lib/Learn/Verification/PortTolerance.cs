@@ -12,12 +12,13 @@ namespace Learn.Verification;
 /// <code>t = λ u ((√K + s) M + |y|),   M = Σ_k |x_k| |w_k| + |bias|,   λ = 8</code>
 /// the probabilistic bound for a float32 sum of K terms in any order, λ u √K Σ|terms| (Higham and Mary, "A New
 /// Approach to Probabilistic Rounding Error Analysis", SIAM J. Sci. Comput. 41(5), 2019: it fails with probability
-/// at most 2 exp(-λ²/2) per value, 3e-14 for λ = 8), plus the final rounding of y; s = (number of summed inputs − 1)
+/// at most 2 exp(-λ²/2) per value, 2.5e-14 for λ = 8), plus the final rounding of y; s = (number of summed inputs − 1)
 /// covers the port's float32 sum of several inputs (OSBlock's conv3 is fed the sum of four gated streams). M is the
 /// layer's own magnitude: the same op run on |x| with |w| (Conv2d, Linear, average pooling with K = the window);
 /// BatchNorm: M = (|x| + |mean|) |γ| / sqrt(var + eps) + |β| with K = 1; Sigmoid, the gate's product and OSBlock's
-/// residual add: M = the magnitudes of the operands, K = 1. ReLU and max pooling are exact (t = 0); so is a chain
-/// whose output is its last child's.
+/// residual add: M = the magnitudes of the operands, K = 1. ReLU and max pooling are exact (t = 0). A chain
+/// (Sequential, ConvLayer ...), a layer whose parts the port fused (BatchNorm folded into the conv), or a gate or
+/// block whose parts were not dumped is re-run whole from its input under the propagated rule below.
 /// <para><b>Propagated</b> (the port's dump against the reference run end to end; rounding from all earlier layers is
 /// in it): <c>t = F noise_L + 2u|e|,  F = 8</c>, where noise_L is recorded per layer by the reference dump
 /// (<see cref="NoiseProbe"/>): the largest deviation, at that layer, of the reference re-run with a simulated float32
