@@ -134,6 +134,11 @@ public static class PortCheck
             }
 
             t = Npy.Read(file);
+            if (refEntries.TryGetValue(key, out ActivationEntry? listed) && !t.Shape.SequenceEqual(listed.Shape))
+            {
+                throw new InvalidDataException($"{file}: shape {t.ShapeString}, its index {ActivationDirectory.IndexFileName} says {Tensor.Format(listed.Shape.ToArray())}");
+            }
+
             CheckFinite(file, t);
             return reference[key] = t;
         }

@@ -182,6 +182,8 @@ public sealed class DiffCommandTests : CliTestBase
             $"learn: {Weights}: not a checkpoint of osnet_x1_0: ");
         AssertOneLineError(Run("diff", port, reference, "--weights", Path.Combine(OSNetFixtures.Root, "osnet_x0_5_fp16.pth"), "--variant", "osnet_x0_5"), 1,
             $"learn: {reference}: layer 'conv1.conv' has 16 channels, the checkpoint's has 32 (a dump of another variant?)");
+        Npy.Write(Path.Combine(reference, "conv1.bn.npy"), Tensor.Zeros(1, 16, 32, 15));
+        AssertOneLineError(Run("diff", port, reference), 1, $"learn: {Path.Combine(reference, "conv1.bn.npy")}: shape [1, 16, 32, 15], its index activations.json says [1, 16, 32, 16]");
         AssertOneLineError(Run("diff", port, reference, "--weights", Weights), 2, "learn: --weights: --weights and --variant go together");
         foreach (string file in Directory.EnumerateFiles(port))
         {
