@@ -1,54 +1,66 @@
 using System.Globalization;
 using Learn.Cli.CommandLine;
 using Learn.IO;
-using Learn.Layers;
-using Learn.Tensors;
+using Learn.Models;
 using Learn.Verification;
 
 namespace Learn.Cli.Commands;
 
 /// <summary>
-/// <c>learn diff</c>: two activation dumps compared layer by layer in execution order; the first layer outside
-/// the tolerance is where a port goes wrong.
+/// <c>learn diff</c>: a port's activation dump against the reference's, layer by layer in the order PyTorch runs
+/// them, with error propagation (against the reference run end to end) and, given the checkpoint, without it
+/// (each layer recomputed from the port's own inputs), under the per-layer rule of <see cref="PortTolerance"/>.
 /// </summary>
 internal static class DiffCommand
 {
-    private const double FallbackAtol = 1e-4;
-    private const double FallbackRtol = 1e-3;
-
     public static Verb Verb { get; } = new()
     {
         Name = "diff",
-        Summary = "compare two activation dumps layer by layer and name the first layer that diverges; exit 1 if any does",
+        Summary = "compare a port's activation dump with the reference's and name the layer that goes wrong; exit 1 if any does",
         Description =
-            "Each folder holds one <layer>.npy per module call, named as learn osnet --activations names them\n" +
-            "(conv1.conv, conv2.0.conv2b.1.conv2, conv2.0.gate, conv2.0.gate@2 ...). DIR_A is the dump under test\n" +
-            "(e.g. your port's), DIR_B the expected one; a layer is close when every element satisfies\n" +
-            "|a - b| <= atol + rtol*|b|. The layers are taken in the order they ran, from the activations.json index\n" +
-            "that learn osnet writes: DIR_A's if it has one, else DIR_B's (one of them must). Layers only in one\n" +
-            "folder are listed and not compared. Tolerance: with --atol/--rtol, those for every layer (the other\n" +
-            "defaults to 1e-4 or 1e-3); otherwise the project rule atol = rtol = 4*2^-24*K with each layer's\n" +
-            "reduction length K from the index, or atol 1e-4, rtol 1e-3 for a layer whose K is not recorded.",
+            "PORT_DIR holds <layer>.npy files from your port, named by PyTorch's module names (conv1.conv,\n" +
+            "conv2.0.conv2b.1.conv2, conv2.0.gate@2 ...; input for the image); any subset of the layers. REF_DIR is\n" +
+            "a dump by learn osnet --activations, whose activations.json gives each layer's shape and float32 noise.\n" +
+            "With error propagation: each layer against the reference run end to end, |a - e| <= 8*noise + 2u|e|\n" +
+            "(u = 2^-24; noise: the reference re-run with simulated float32 rounding, recorded per layer).\n" +
+            "Without (--weights and --variant): the reference recomputes each layer from the port's own dumped inputs\n" +
+            "and allows that layer's own rounding only, 8u((sqrt(K) + s)*M + |y|), M = sum |x||w| per output; so the\n" +
+            "layer that introduces an error is named even where earlier rounding piled up. The table lists the\n" +
+            "compared layers; the worst element is the one with the largest error/tolerance. A port file the\n" +
+            "reference lacks, a shape that differs, NaN or infinity: one line, exit 1.",
         Arguments =
         [
-            new("DIR_A", "the dump under test"),
-            new("DIR_B", "the expected dump"),
+            new("PORT_DIR", "the dump under test"),
+            new("REF_DIR", "the reference dump (learn osnet --activations)"),
         ],
         Options =
         [
-            new("--atol", "X", "absolute tolerance for every layer", Default: "the rule per layer"),
-            new("--rtol", "X", "tolerance relative to |b| for every layer", Default: "the rule per layer"),
+            new("--weights", "FILE", "the checkpoint both ran: adds the isolated check (needs --variant)"),
+            new("--variant", "NAME", string.Join("|", OSNet.VariantNames) + " (with --weights)"),
+            new("--atol", "X", "with error propagation: this absolute tolerance for every layer (e.g. a float16 port)", Default: "the rule per layer"),
+            new("--rtol", "X", "with error propagation: this tolerance relative to |e| for every layer", Default: "the rule per layer"),
+            new("--json", null, "print the report as JSON (for CI) instead of the table"),
+            new("--html", "FILE", "also write an HTML page with the per-layer error chart"),
         ],
         Run = Run,
     };
 
     private static int Run(ParsedArgs args, CliContext context)
     {
-        double? atol = args.Has("--atol") ? args.Value("--atol", ParsedArgs.Convert.NonNegative, FallbackAtol) : null;
-        double? rtol = args.Has("--rtol") ? args.Value("--rtol", ParsedArgs.Convert.NonNegative, FallbackRtol) : null;
-        Tolerance? fixedTolerance = atol is null && rtol is null ? null : new Tolerance(atol ?? FallbackAtol, rtol ?? FallbackRtol);
-        string a = args.Argument("DIR_A")!, b = args.Argument("DIR_B")!;
-        foreach (string folder in new[] { a, b })
+        string port = args.Argument("PORT_DIR")!, reference = args.Argument("REF_DIR")!;
+        string? weights = args.Text("--weights");
+        if (weights is not null != args.Has("--variant"))
+        {
+            throw CliError.Usage(weights is null ? "--variant" : "--weights", "--weights and --variant go together (the isolated check needs the model)");
+        }
+
+        string? html = args.Text("--html");
+        if (html is not null)
+        {
+            TensorFiles.CheckOutput(html);
+        }
+
+        foreach (string folder in new[] { port, reference })
         {
             if (!Directory.Exists(folder))
             {
@@ -56,119 +68,103 @@ internal static class DiffCommand
             }
         }
 
-        IReadOnlyList<ActivationEntry>? indexA = ActivationDirectory.ReadIndex(a), indexB = ActivationDirectory.ReadIndex(b);
-        (IReadOnlyList<ActivationEntry> order, string orderSource) =
-            indexA is not null ? (indexA, a) :
-            indexB is not null ? (indexB, b) :
-            throw CliError.Failure(null, $"neither {a} nor {b} has {ActivationDirectory.IndexFileName}, so the order the layers ran is unknown (learn osnet --activations writes it)");
-        Dictionary<string, long?> otherK = (ReferenceEquals(order, indexA) ? indexB : indexA)?.ToDictionary(e => e.Key, e => e.Reduction, StringComparer.Ordinal) ?? [];
+        OSNet? model = null;
+        if (weights is not null)
+        {
+            string variant = OSNetWeights.Variant(args);
+            StateDict stateDict = OSNetWeights.Load(weights);
+            model = OSNetWeights.Build(variant, stateDict);
+            StateDictMatch match = model.LoadStateDict(stateDict, strict: false);
+            if (!match.IsExact)
+            {
+                throw CliError.Failure(weights,
+                    $"not a checkpoint of {variant}: {match.Missing.Count} missing, {match.Unexpected.Count} unexpected, {match.Mismatched.Count} mis-shaped tensors (learn osnet --variant {variant} --weights {weights} lists them)");
+            }
+        }
 
-        TextWriter o = context.Out;
-        o.WriteLine($"A: {a} (under test)");
-        o.WriteLine($"B: {b} (expected)");
-        o.WriteLine($"order: {Path.Combine(orderSource, ActivationDirectory.IndexFileName)} ({order.Count} layers)");
-        o.WriteLine(fixedTolerance is Tolerance t
-            ? $"tolerance: |a - b| <= {Number(t.Atol)} + {Number(t.Rtol)}*|b| for every layer"
-            : $"tolerance: |a - b| <= atol + rtol*|b|, atol = rtol = 4*2^-24*K per layer (atol {Number(FallbackAtol)}, rtol {Number(FallbackRtol)} where K is unknown)");
+        Tolerance? fixedTolerance = args.Has("--atol") || args.Has("--rtol")
+            ? new Tolerance(args.Value("--atol", ParsedArgs.Convert.NonNegative, 0), args.Value("--rtol", ParsedArgs.Convert.NonNegative, 0))
+            : null;
+        PortReport report = PortCheck.Run(port, reference, model, fixedTolerance); // InvalidDataException naming the file: exit 1
+        if (html is not null)
+        {
+            DiffReportHtml.Write(html, port, reference, report);
+        }
+
+        if (args.Has("--json"))
+        {
+            context.Out.Write(DiffReportJson.Of(port, reference, report));
+        }
+        else
+        {
+            WriteText(context.Out, port, reference, report);
+        }
+
+        return report.Passed ? ExitCode.Ok : ExitCode.DataFailure;
+    }
+
+    private static void WriteText(TextWriter o, string port, string reference, PortReport report)
+    {
+        o.WriteLine($"port:      {port}");
+        o.WriteLine($"reference: {reference}");
+        o.WriteLine($"order:     {report.Order}");
+        o.WriteLine(report.FixedTolerance is Tolerance t
+            ? $"with error propagation:    |a - e| <= {Number(t.Atol)} + {Number(t.Rtol)}*|e| for every layer (--atol/--rtol)"
+            : report.HasNoise
+            ? "with error propagation:    |a - e| <= 8*noise + 2u|e| per layer (noise recorded by the reference), u = 2^-24"
+            : "with error propagation:    |a - e| <= 4u*K*(1 + |e|) per layer (the reference recorded no noise: dump it again for the per-layer rule)");
+        o.WriteLine(report.Isolated
+            ? "without error propagation: each layer from the port's own inputs, |a - y| <= 8u((sqrt(K) + s)*M + |y|), M = sum |x||w|"
+            : "without error propagation: not checked (give --weights and --variant)");
 
         var rows = new List<string[]>();
-        var onlyA = new List<string>();
-        var onlyB = new List<string>();
-        var inNeither = new List<string>();
-        string? first = null;
-        string? firstDetail = null;
-        int diverging = 0, compared = 0;
-        foreach (ActivationEntry entry in order)
+        foreach (PortLayer layer in report.Layers)
         {
-            string fileA = Path.Combine(a, entry.Key + ".npy"), fileB = Path.Combine(b, entry.Key + ".npy");
-            bool inA = File.Exists(fileA), inB = File.Exists(fileB);
-            if (!inA || !inB)
+            string result = layer.Propagated is { Close: false } ? "DIVERGES" : "ok";
+            if (layer.Isolated is { Close: false })
             {
-                if (inA || inB)
-                {
-                    (inA ? onlyA : onlyB).Add(entry.Key);
-                }
-                else
-                {
-                    inNeither.Add(entry.Key);
-                }
-
-                continue;
+                result = "INTRODUCES ERROR";
             }
 
-            Tensor ta = Npy.Read(fileA), tb = Npy.Read(fileB); // InvalidDataException naming the file: exit 1
-            long? k = entry.Reduction ?? otherK.GetValueOrDefault(entry.Key);
-            Tolerance tolerance = fixedTolerance
-                ?? (k is long kk ? Tolerance.ForReduction(Math.Max(1, kk)) : new Tolerance(FallbackAtol, FallbackRtol));
-            compared++;
-            string result, error;
-            if (!ta.SameShape(tb))
-            {
-                error = "-";
-                result = $"DIVERGES (shape {ta.ShapeString}, expected {tb.ShapeString})";
-            }
-            else
-            {
-                var c = Comparison.Of(ta, tb, tolerance);
-                error = tb.Length == 0 ? "-" : Number(c.MaxAbsError);
-                result = c.Close ? "ok" : $"DIVERGES ({c.Mismatches} of {tb.Length} outside; worst at {c.IndexOf(c.WorstIndex)}: a = {Value(ta.Data[c.WorstIndex])}, b = {Value(tb.Data[c.WorstIndex])})";
-            }
-
-            if (result != "ok")
-            {
-                diverging++;
-                if (first is null)
-                {
-                    first = entry.Key;
-                    firstDetail = result["DIVERGES ".Length..].Trim('(', ')');
-                }
-            }
-
-            rows.Add([Printable.Escape(entry.Key), tb.ShapeString, k?.ToString(CultureInfo.InvariantCulture) ?? "-", error, Number(tolerance.Atol), Number(tolerance.Rtol), result]);
+            rows.Add([
+                Printable.Escape(layer.Key), // layer names come from the dumps' files
+                Shape(layer.Shape),
+                layer.Propagated is null ? "-" : Number(layer.Propagated.MaxAbsError),
+                layer.Propagated is null ? "-" : Ratio(layer.Propagated.WorstRatio),
+                layer.Isolated is null ? "-" : Ratio(layer.Isolated.WorstRatio),
+                result,
+            ]);
         }
 
-        // Files the order does not list (a port's extra dumps, or the other side's layers when only one has an index).
-        var listed = order.Select(e => e.Key).ToHashSet(StringComparer.Ordinal);
-        onlyA.AddRange(Unlisted(a, listed).Select(k => k + " (not in the order)"));
-        onlyB.AddRange(Unlisted(b, listed).Select(k => k + " (not in the order)"));
-
-        WriteTable(o, ["layer", "shape", "K", "max abs err", "atol", "rtol", "result"], rows);
-        WriteList(o, $"only in A ({a})", onlyA);
-        WriteList(o, $"only in B ({b})", onlyB);
-        WriteList(o, "in the order but in neither folder", inNeither);
-        if (compared == 0)
+        WriteTable(o, ["layer", "shape", "max abs err", "err/tol", "isolated err/tol", "result"], rows);
+        if (report.Missing.Count > 0)
         {
-            o.WriteLine("no layer is in both folders: nothing compared");
-            return ExitCode.DataFailure;
+            o.WriteLine($"not in the port's dump, not compared: {report.Missing.Count} layers ({Printable.Escape(report.Missing[0])} ... {Printable.Escape(report.Missing[^1])})");
         }
 
-        if (first is null)
+        int notIsolated = report.Layers.Count(l => l.Isolated is null && l.Key != OSNetGraph.InputKey);
+        if (report.Isolated && notIsolated > 0)
         {
-            o.WriteLine($"all {compared} layers in both folders are close");
-            return ExitCode.Ok;
+            PortLayer example = report.Layers.First(l => l.Isolated is null && l.Key != OSNetGraph.InputKey);
+            o.WriteLine($"not checked in isolation: {notIsolated} layers (e.g. {Printable.Escape(example.Key)}: {example.IsolatedHow})");
         }
 
-        o.WriteLine($"{diverging} of {compared} layers diverge; the first is {Printable.Escape(first)}: {firstDetail}");
-        return ExitCode.DataFailure;
-    }
-
-    private static IEnumerable<string> Unlisted(string folder, HashSet<string> listed) =>
-        Directory.EnumerateFiles(folder, "*.npy")
-            .Select(f => Path.GetFileName(f)[..^".npy".Length])
-            .Where(k => !listed.Contains(k))
-            .Order(StringComparer.Ordinal);
-
-    private static void WriteList(TextWriter o, string title, List<string> keys)
-    {
-        if (keys.Count > 0)
+        o.WriteLine(report.FirstPropagated is PortLayer p
+            ? $"with error propagation: {report.Layers.Count(l => l.Propagated is { Close: false })} of {report.Layers.Count} layers diverge; the first is {Printable.Escape(p.Key)}: {Detail(p.Propagated!)}"
+            : $"with error propagation: all {report.Layers.Count(l => l.Propagated is not null)} compared layers are within tolerance");
+        if (report.Isolated)
         {
-            o.WriteLine($"{title}, not compared: {keys.Count}");
-            foreach (string key in keys)
-            {
-                o.WriteLine($"  {Printable.Escape(key)}"); // layer names come from the folders' files
-            }
+            o.WriteLine(report.FirstIsolated is PortLayer i
+                ? $"without error propagation: the error is introduced at {Printable.Escape(i.Key)} ({i.IsolatedHow}): {Detail(i.Isolated!)}"
+                : $"without error propagation: all {report.Layers.Count(l => l.Isolated is not null)} layers checked in isolation are within tolerance");
         }
     }
+
+    internal static string Detail(LayerVerdict v) =>
+        $"{v.Outside} of {Count(v.Shape)} outside; worst at {v.WorstAt}: port = {Value(v.Port)}, expected = {Value(v.Expected)}, " +
+        $"error {Number(v.MaxAbsError)} max, {Ratio(v.WorstRatio)} x the tolerance {Number(v.ToleranceAtWorst)} there";
+
+    private static long Count(IReadOnlyList<int> shape) => shape.Aggregate(1L, (p, d) => p * d);
 
     private static void WriteTable(TextWriter o, string[] header, List<string[]> rows)
     {
@@ -186,7 +182,7 @@ internal static class DiffCommand
             var cells = new string[row.Length];
             for (int i = 0; i < row.Length; i++)
             {
-                bool numeric = i is 2 or 3 or 4 or 5;
+                bool numeric = i is 2 or 3 or 4;
                 cells[i] = i == row.Length - 1 ? row[i] : numeric ? row[i].PadLeft(width[i]) : row[i].PadRight(width[i]);
             }
 
@@ -194,8 +190,13 @@ internal static class DiffCommand
         }
     }
 
-    private static string Number(double value) => value.ToString("0.00e+00", CultureInfo.InvariantCulture);
+    internal static string Shape(IReadOnlyList<int> shape) => "[" + string.Join(", ", shape) + "]";
+
+    internal static string Number(double value) => value.ToString("0.00e+00", CultureInfo.InvariantCulture);
+
+    internal static string Ratio(double value) =>
+        double.IsPositiveInfinity(value) ? "inf" : value.ToString(value >= 100 ? "0" : value >= 0.01 ? "0.00" : "0.0e+0", CultureInfo.InvariantCulture);
 
     // G9 round-trips float32, so the printed values are the stored ones.
-    private static string Value(float value) => value.ToString("G9", CultureInfo.InvariantCulture);
+    internal static string Value(float value) => value.ToString("G9", CultureInfo.InvariantCulture);
 }

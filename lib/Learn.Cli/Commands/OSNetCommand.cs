@@ -5,6 +5,7 @@ using Learn.Layers;
 using Learn.Models;
 using Learn.Ops;
 using Learn.Tensors;
+using Learn.Verification;
 
 namespace Learn.Cli.Commands;
 
@@ -23,10 +24,12 @@ internal static class OSNetCommand
             "--non-strict it prints the same list, loads what matches and runs (the rest keep their defaults:\n" +
             "zero weights, identity BatchNorm). The classifier's size is read from classifier.weight; the feature\n" +
             "does not use it.\n" +
-            "--activations DIR writes every module call's output as DIR/<name>.npy (conv1.conv, conv2.0.gate,\n" +
-            "conv2.0.gate@2 ... in stream order), and DIR/activations.json listing them in the order they ran, with\n" +
-            "their shapes and reduction lengths K; compare two such folders with learn diff. DIR must be new, empty\n" +
-            "or an earlier dump (then replaced). Nothing is written unless the whole run succeeds; the output last.",
+            "--activations DIR writes the input as DIR/input.npy and every module call's output as DIR/<name>.npy\n" +
+            "(conv1.conv, conv2.0.gate, conv2.0.gate@2 ... in stream order), and DIR/activations.json listing them in\n" +
+            "the order they ran, with their shapes, reduction lengths K and float32 noise (the reference re-run with\n" +
+            "simulated rounding: learn diff's tolerance scale); compare a port's dump with it with learn diff.\n" +
+            "DIR must be new, empty or an earlier dump (then replaced). Nothing is written unless the whole run\n" +
+            "succeeds; the output last.",
         Options =
         [
             OSNetWeights.VariantOption,
@@ -114,7 +117,9 @@ internal static class OSNetCommand
             {
                 var reductions = Reductions(table);
                 dump = new ActivationDirectory(staging, reduction: (name, call) => reductions.GetValueOrDefault((name, call)));
-                y = ProgressDisplay.Run(context, $"{variant} --activations", table.Rows.Count, progress => model.Forward(x, new ProgressSink(dump, progress)));
+                // The outputs, the input and each layer's float32 noise; the bar follows the forward's calls.
+                y = ProgressDisplay.Run(context, $"{variant} --activations", table.Rows.Count,
+                    progress => PortReference.Dump(model, x, dump, new ProgressSink(dump, progress)));
             }
 
             finished = true;
@@ -182,6 +187,7 @@ internal static class OSNetCommand
             throw CliError.Failure(folder, "is a file, expected a folder for the activations");
         }
 
+        // "ref/" names the folder ref: without the trailing separator, its parent is the parent of ref, not ref itself.
         string? parent = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));
         if (parent is not null && !Directory.Exists(parent))
         {

@@ -9,7 +9,14 @@ namespace Learn.Layers;
 /// <param name="Key">The recorder's key: <c>conv2.0.gate</c>, <c>conv2.0.gate@2</c> ...</param>
 /// <param name="Shape">The output shape.</param>
 /// <param name="Reduction">The reduction length K behind the values (for the project's tolerance rule), or null.</param>
-public sealed record ActivationEntry(string Key, IReadOnlyList<int> Shape, long? Reduction);
+public sealed record ActivationEntry(string Key, IReadOnlyList<int> Shape, long? Reduction)
+{
+    /// <summary>
+    /// The reference's float32 noise at this layer, when the dump recorded it: max |noisy - clean| of a re-run with
+    /// simulated rounding (Learn.Verification.NoiseProbe), the scale of <c>learn diff</c>'s propagated tolerance.
+    /// </summary>
+    public double? Noise { get; init; }
+}
 
 /// <summary>
 /// Writes each captured output to <c>folder/&lt;key&gt;.npy</c> as it is produced (keys as
@@ -22,7 +29,7 @@ public sealed record ActivationEntry(string Key, IReadOnlyList<int> Shape, long?
 /// always lists exactly the files written so far in the order the layers ran. File times cannot give that
 /// order, and neither can names (<c>conv2.0.conv2a</c> runs after <c>conv2.0.conv1</c> and its children before
 /// it). The index is JSON: <c>{"format": "learn-activations", "version": 1, "layers": [{"key", "shape",
-/// "reduction"?}, ...]}</c>.
+/// "reduction"?, "noise"?}, ...]}</c>; <see cref="RecordNoise"/> adds the noise once the run is done.
 /// </remarks>
 public sealed class ActivationDirectory : IActivationSink
 {
@@ -72,6 +79,24 @@ public sealed class ActivationDirectory : IActivationSink
         AtomicFile.WriteAllBytes(Path.Combine(Folder, IndexFileName), Encoding.UTF8.GetBytes(IndexJson(_entries)));
     }
 
+    /// <summary>
+    /// Adds each layer's float32 noise (by key) to the index and rewrites it; keys not in
+    /// <paramref name="noise"/> keep none.
+    /// </summary>
+    public void RecordNoise(IReadOnlyDictionary<string, double> noise)
+    {
+        ArgumentNullException.ThrowIfNull(noise);
+        for (int i = 0; i < _entries.Count; i++)
+        {
+            if (noise.TryGetValue(_entries[i].Key, out double n))
+            {
+                _entries[i] = _entries[i] with { Noise = n };
+            }
+        }
+
+        AtomicFile.WriteAllBytes(Path.Combine(Folder, IndexFileName), Encoding.UTF8.GetBytes(IndexJson(_entries)));
+    }
+
     /// <summary>The index of a dump folder, in call order; null when the folder has no index file.</summary>
     /// <exception cref="InvalidDataException">The index exists but is not a valid one; the message names it.</exception>
     public static IReadOnlyList<ActivationEntry>? ReadIndex(string folder)
@@ -104,7 +129,13 @@ public sealed class ActivationDirectory : IActivationSink
 
                 int[] shape = layer.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()).ToArray();
                 long? k = layer.TryGetProperty("reduction", out JsonElement r) ? r.GetInt64() : null;
-                entries.Add(new ActivationEntry(key, shape, k));
+                double? noise = layer.TryGetProperty("noise", out JsonElement n) ? n.GetDouble() : null;
+                if (noise is double v && !(v >= 0 && double.IsFinite(v)))
+                {
+                    throw new InvalidDataException($"{path}: layer '{key}' has noise {v}, expected a finite value >= 0");
+                }
+
+                entries.Add(new ActivationEntry(key, shape, k) { Noise = noise });
             }
 
             return entries;
@@ -138,6 +169,11 @@ public sealed class ActivationDirectory : IActivationSink
                 if (entry.Reduction is long k)
                 {
                     json.WriteNumber("reduction", k);
+                }
+
+                if (entry.Noise is double noise)
+                {
+                    json.WriteNumber("noise", noise);
                 }
 
                 json.WriteEndObject();

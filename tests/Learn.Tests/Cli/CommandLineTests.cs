@@ -73,7 +73,7 @@ public sealed class CommandLineTests : CliTestBase
     {
         CliResult verbs = Run("[suggest:3]", "con");
         Assert.That(verbs.Code, Is.Zero);
-        Assert.That(verbs.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(new[] { "conv2d", "convert" }));
+        Assert.That(verbs.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(new[] { "conv2d", "conv2d-backward", "convert" }));
         CliResult options = Run("[suggest:9]", "compare ");
         Assert.That(options.Out.Split('\n'), Does.Contain("--atol").And.Contain("--rtol"));
     }

@@ -28,21 +28,59 @@ public sealed class ExampleTests : CliTestBase
         Assert.That(ReadmeExamples().ToList(), Does.Contain("learn conv2d --input x.npy --weight w.npy --stride 2,1 --padding 1 --groups 4 --output y.npy"));
     }
 
-    /// <summary>The <c>Example: learn ...</c> lines of every verb's and sub-verb's help.</summary>
-    public static IEnumerable<string> HelpExamples() =>
-        CommandLineTests.AllVerbs(Learn.Cli.Cli.Verbs, "learn")
-            .SelectMany(v => (v.Verb.Description ?? "").Split('\n'))
-            .Select(line => line.Trim())
-            .Where(line => line.StartsWith("Example: learn ", StringComparison.Ordinal))
-            .Select(line => line["Example: ".Length..]);
+    /// <summary>
+    /// The <c>Example: learn ...</c> lines of every verb's and sub-verb's help, each with its indented continuation
+    /// lines.
+    /// </summary>
+    public static IEnumerable<string> HelpExamples()
+    {
+        foreach (var verb in CommandLineTests.AllVerbs(Learn.Cli.Cli.Verbs, "learn"))
+        {
+            string? example = null;
+            foreach (string raw in (verb.Verb.Description ?? "").Split('\n'))
+            {
+                if (example is not null && raw.StartsWith(' '))
+                {
+                    example += " " + raw.Trim();
+                    continue;
+                }
 
-    /// <summary>The <c>learn ...</c> lines of the README's <c>sh</c> blocks, without their trailing comments.</summary>
+                if (example is not null)
+                {
+                    yield return example;
+                }
+
+                string line = raw.Trim();
+                example = line.StartsWith("Example: learn ", StringComparison.Ordinal) ? line["Example: ".Length..] : null;
+            }
+
+            if (example is not null)
+            {
+                yield return example;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The <c>learn ...</c> lines of the README's <c>sh</c> blocks, without their trailing comments; except the
+    /// porting walkthrough's, which run in order with their own exit codes in <c>PortWalkthroughTests</c>.
+    /// </summary>
     public static IEnumerable<string> ReadmeExamples()
     {
-        bool inShell = false;
+        bool inShell = false, inWalkthrough = false;
         foreach (string raw in File.ReadAllLines(Path.Combine(Root, "README.md")))
         {
             string line = raw.Trim();
+            if (line.StartsWith("## ", StringComparison.Ordinal))
+            {
+                inWalkthrough = line.StartsWith("## Porting OSNet", StringComparison.Ordinal);
+            }
+
+            if (inWalkthrough)
+            {
+                continue;
+            }
+
             if (line.StartsWith("```", StringComparison.Ordinal))
             {
                 inShell = !inShell && line == "```sh";
@@ -74,6 +112,11 @@ public sealed class ExampleTests : CliTestBase
             case "conv2d":
                 Save("x.npy", Tensor.Random(1, 1, 8, 9, 9));
                 Save("w.npy", Tensor.Random(2, 8, 2, 3, 3));
+                break;
+            case "conv2d-backward":
+                Save("x.npy", Tensor.Random(5, 1, 4, 9, 9));
+                Save("w.npy", Tensor.Random(6, 6, 4, 3, 3));
+                Save("g.npy", Tensor.Random(7, 1, 6, 5, 5)); // the output of a 3x3 conv with stride 2, padding 1 on 9x9
                 break;
             case "compare":
                 Save("y.npy", Tensor.Random(3, 2, 3));

@@ -195,16 +195,20 @@ public sealed class OSNetCommandTests : CliTestBase
     {
         CliResult r = RunOsnet("osnet_x0_25", Osnet("osnet_x0_25.pth"), "--activations", P("act"));
         Assert.That((r.Code, r.Err), Is.EqualTo((0, "")));
-        Assert.That(r.Out, Does.StartWith($"{P("act")}: 548 layer outputs and activations.json\n"));
+        Assert.That(r.Out, Does.StartWith($"{P("act")}: 549 layer outputs and activations.json\n"));
 
-        // The file names are the manifest's keys (PyTorch's forward hooks, recorded at batch 1), with its shapes at batch 2.
+        // The file names are the manifest's keys (PyTorch's forward hooks, recorded at batch 1), with its shapes at
+        // batch 2, and the input; each layer's float32 noise is recorded (the input's is 0: nothing computes it).
         var manifest = OSNetFixtures.Variant("osnet_x0_25").GetProperty("output_shapes").EnumerateObject()
             .ToDictionary(p => p.Name, p => OSNetFixtures.Shape(p.Value).Select((d, i) => i == 0 ? 2 : d).ToArray());
+        manifest["input"] = Npy.Read(Input).Shape;
         var files = Directory.GetFiles(P("act"), "*.npy").Select(f => Path.GetFileNameWithoutExtension(f)).ToList();
         Assert.That(files, Is.EquivalentTo(manifest.Keys));
         var index = Learn.Layers.ActivationDirectory.ReadIndex(P("act"))!;
         Assert.That(index.Select(e => e.Key), Is.EquivalentTo(manifest.Keys));
-        Assert.That(index.Take(4).Select(e => e.Key), Is.EqualTo(new[] { "conv1.conv", "conv1.bn", "conv1.relu", "conv1" }), "the order the layers ran");
+        Assert.That(index.Take(5).Select(e => e.Key), Is.EqualTo(new[] { "input", "conv1.conv", "conv1.bn", "conv1.relu", "conv1" }), "the order the layers ran");
+        Assert.That(index[0].Noise, Is.Zero);
+        Assert.That(index.Skip(1).All(e => e.Noise >= 0) && index.Skip(1).Count(e => e.Noise > 0) > 500, "every computed layer has a float32 noise");
         Assert.That(index[^1].Key, Is.EqualTo("fc"));
         Assert.That(index.Select(e => e.Key).ToList().IndexOf("conv2.0.gate@4"), Is.LessThan(index.Select(e => e.Key).ToList().IndexOf("conv2.0.conv3")));
 
@@ -214,6 +218,7 @@ public sealed class OSNetCommandTests : CliTestBase
             Assert.That(entry0.Shape, Is.EqualTo(manifest[entry0.Key]), entry0.Key);
         }
 
+        Assert.That(Npy.Read(Path.Combine(P("act"), "input.npy")).Data, Is.EqualTo(Npy.Read(Input).Data));
         foreach (string stage in OSNetFixtures.Stages)
         {
             var entry = index.Single(e => e.Key == stage);
