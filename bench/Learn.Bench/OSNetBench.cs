@@ -1,6 +1,7 @@
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using Learn.Analysis;
+using Learn.Engine;
 using Learn.IO;
 using Learn.Models;
 using Learn.Ops;
@@ -24,7 +25,7 @@ public sealed class OSNetCase
         Input = Npy.Read(Path.Combine(dir, "input.npy"));
         PyTorchOutput = Npy.Read(Path.Combine(dir, variant + ".out.npy"));
         StateDict = Checkpoint.Load(Path.Combine(dir, variant + ".pth"));
-        CostTable table = CostTable.For(NewModel(Implementation.Naive), Input.Size(2), Input.Size(3));
+        CostTable table = CostTable.For(NewModel(), Input.Size(2), Input.Size(3));
         Macs = table.Macs;
         Reduction = table.Output.Reduction;
     }
@@ -74,12 +75,11 @@ public sealed class OSNetCase
     public static OSNetCase Load(string variant) =>
         new(variant, FindDir(out string message) ?? throw new FileNotFoundException(message));
 
-    /// <summary>A fresh Learn model with the weights and the given implementation.</summary>
-    public OSNet NewModel(Implementation implementation)
+    /// <summary>A fresh Learn model (the reference modules) with the weights.</summary>
+    public OSNet NewModel()
     {
         OSNet model = OSNet.Create(Variant, StateDict["classifier.bias"].Length);
         model.LoadStateDict(StateDict);
-        model.UseImplementation(implementation);
         return model;
     }
 
@@ -94,18 +94,16 @@ public sealed class OSNetCase
         _ => throw new ArgumentException($"unknown peer '{name}'", nameof(name)),
     };
 
+    /// <summary>The reference modules (naive), or the model fused into an execution plan with its own thread count (fast).</summary>
     private sealed class LearnPeer(OSNetCase c, Implementation implementation, int threads) : IConvPeer
     {
-        private readonly OSNet _model = c.NewModel(implementation);
+        private readonly OSNet _model = c.NewModel();
+        private readonly OSNetPlan? _plan = implementation == Implementation.Fast ? OSNetPlan.Fuse(c.NewModel(), new PlanOptions { Threads = threads }) : null;
         private Tensor? _y;
 
         public string Name => implementation == Implementation.Fast ? Peers.Fast : Peers.Naive;
 
-        public void Run()
-        {
-            Parallelism.Threads = threads;
-            _y = _model.Forward(c.Input);
-        }
+        public void Run() => _y = _plan is null ? _model.Forward(c.Input) : _plan.Forward(c.Input);
 
         public float[] Output() => _y!.Data;
 

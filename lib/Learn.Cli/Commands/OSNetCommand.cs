@@ -1,5 +1,6 @@
 using Learn.Analysis;
 using Learn.Cli.CommandLine;
+using Learn.Engine;
 using Learn.IO;
 using Learn.Layers;
 using Learn.Models;
@@ -25,15 +26,17 @@ internal static class OSNetCommand
             "does not use it.\n" +
             "--activations DIR writes every module call's output as DIR/<name>.npy (conv1.conv, conv2.0.gate,\n" +
             "conv2.0.gate@2 ... in stream order), and DIR/activations.json listing them in the order they ran, with\n" +
-            "their shapes and reduction lengths K; compare two such folders with learn diff. DIR must be new, empty\n" +
-            "or an earlier dump (then replaced). Nothing is written unless the whole run succeeds; the output last.",
+            "their shapes and reduction lengths K; compare two such folders with learn diff. With --impl fast the\n" +
+            "layers inside a fused group (conv1.conv, conv1.bn ...) are not materialised and not written.\n" +
+            "DIR must be new, empty or an earlier dump (then replaced). Nothing is written unless the whole run\n" +
+            "succeeds; the output last.",
         Options =
         [
             OSNetWeights.VariantOption,
             new("--weights", "FILE", "checkpoint: .pth/.pt (torch.save) or .safetensors", Required: true),
             new("--non-strict", null, "load the tensors that match, report the others, and run"),
             new("--input", "X.npy", "images [N, 3, H, W] or one image [3, H, W], normalised as the weights expect", Required: true),
-            new("--impl", "naive|fast", "implementation: the reference loops or the fast path", Default: "naive"),
+            new("--impl", "naive|fast", "implementation: the reference modules, or the fused execution plan (Learn.Engine.OSNetPlan)", Default: "naive"),
             new("--output", "Y.npy", "where to write the features [N, 512] ([512] for one image)", Required: true),
             new("--activations", "DIR", "also write each layer call's output into DIR (for learn diff)"),
         ],
@@ -98,7 +101,7 @@ internal static class OSNetCommand
             throw CliError.Failure(inputPath, $"images {x.Size(2)}x{x.Size(3)} are too small for OSNet: {Cli.OneLine(e)}");
         }
 
-        model.UseImplementation(impl);
+        OSNetPlan? plan = impl == Implementation.Fast ? OSNetPlan.Fuse(model) : null;
 
         string? staging = activations is null ? null : StagingFolder(activations);
         ActivationDirectory? dump = null;
@@ -108,13 +111,13 @@ internal static class OSNetCommand
         {
             if (staging is null)
             {
-                y = model.Forward(x);
+                y = plan?.Forward(x) ?? model.Forward(x);
             }
             else
             {
                 var reductions = Reductions(table);
                 dump = new ActivationDirectory(staging, reduction: (name, call) => reductions.GetValueOrDefault((name, call)));
-                y = model.Forward(x, dump);
+                y = plan?.Forward(x, dump) ?? model.Forward(x, dump);
             }
 
             finished = true;
@@ -147,7 +150,8 @@ internal static class OSNetCommand
         if (staging is not null)
         {
             Publish(staging, activations!);
-            context.Out.WriteLine($"{activations}: {dump!.Entries.Count} layer outputs and {ActivationDirectory.IndexFileName}");
+            string fused = plan is null ? "" : $" ({plan.Fusions.Count} fused groups: their inner layers are not materialised)";
+            context.Out.WriteLine($"{activations}: {dump!.Entries.Count} layer outputs and {ActivationDirectory.IndexFileName}{fused}");
         }
 
         if (unbatched)

@@ -24,12 +24,12 @@ internal static unsafe class DepthwiseConv
         g.InPerGroup == 1 && g.Axes[0] is { Input: 1, Kernel: 1, PadBefore: 0, PadAfter: 0 };
 
     /// <summary>y = conv(x, w) + b for a geometry where <see cref="Applies"/> holds.</summary>
-    public static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, PaddingMode mode, bool relu)
+    public static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, PaddingMode mode, bool relu, int threads = 0)
     {
         var p = new Plan(g);
         int items = g.Batch * g.InChannels;
         long macs = (long)g.Batch * g.OutChannels * p.OutH * p.OutW * p.KH * p.KW;
-        Parallelism.For(items, macs, (start, end) =>
+        Parallelism.For(threads, items, macs, (start, end) =>
         {
             float[] plane = Workspace.Plane(p.PlaneLength);
             fixed (float* px = x, pw = w, py = y, pp = plane)

@@ -37,14 +37,26 @@ internal readonly unsafe struct IndirectConv : IPanelSource
     {
         int ow = g.Axes[2].Output, nr = PackedGemm.NR;
         int chunks = (ow + nr - 1) / nr;
+        return chunks * nr * 4 <= ow * 5 && Fits(g);
+    }
+
+    /// <summary>True when the padded copy and its offsets fit an int: then this kernel computes <paramref name="g"/> (any other shape, when forced).</summary>
+    public static bool Fits(ConvGeometry g)
+    {
         var layout = new Layout(g);
-        return chunks * nr * 4 <= ow * 5
-            && layout.ChannelStride * g.InPerGroup < int.MaxValue / 2
+        return layout.ChannelStride * g.InPerGroup < int.MaxValue / 2
             && layout.ChannelStride * g.InChannels * g.Batch < int.MaxValue / 2;
     }
 
     /// <summary>y = conv(x, w) + b for a geometry where <see cref="Applies"/> holds.</summary>
-    public static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, PaddingMode mode, bool relu)
+    public static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, PaddingMode mode, bool relu, int threads = 0)
+    {
+        using var packed = PackedWeights.Pack(g.Groups, g.OutPerGroup, g.ReductionLength, w, b, pooled: true);
+        Forward(g, x, packed, y, mode, relu, null, threads);
+    }
+
+    /// <summary>The same with the weights packed beforehand, and an optional residual added before the ReLU.</summary>
+    public static void Forward(ConvGeometry g, float[] x, PackedWeights a, float[] y, PaddingMode mode, bool relu, float[]? residual, int threads)
     {
         var l = new Layout(g);
         long size = (long)g.Batch * g.InChannels * l.ChannelStride;
@@ -57,7 +69,7 @@ internal readonly unsafe struct IndirectConv : IPanelSource
             fixed (int* po = offsets)
             {
                 nint xp = (nint)px, bp = (nint)pb;
-                Parallelism.For(g.Batch * g.InChannels, size * 4, (start, end) =>
+                Parallelism.For(threads, g.Batch * g.InChannels, size * 4, (start, end) =>
                 {
                     for (int plane = start; plane < end; plane++)
                     {
@@ -65,7 +77,7 @@ internal readonly unsafe struct IndirectConv : IPanelSource
                     }
                 });
                 var source = new IndirectConv(pb, po, l);
-                PackedGemm.Run(g.Batch, g.Groups, g.OutPerGroup, g.ReductionLength, l.Positions, w, b, y, source, relu);
+                PackedGemm.Run(g.Batch, l.Positions, a, y, source, relu, residual, threads);
             }
         }
         finally
