@@ -78,7 +78,33 @@ public sealed class OSNetPlan
     /// <summary>torchreid's <c>featuremaps</c>: the conv5 output [N, c3, H/16, W/16] (a fresh tensor).</summary>
     public Tensor FeatureMaps(Tensor x) => Run(x, null, head: false);
 
-    private Tensor Run(Tensor x, IActivationSink? sink, bool head)
+    /// <summary>
+    /// Times each step of a forward on <paramref name="x"/>: <paramref name="rounds"/> forwards after one warm-up,
+    /// each step's time summed over its calls in a forward (the shared gate runs four times per block), then the
+    /// median over the forwards. For the per-layer table of docs/performance.md; a diagnostic, not a benchmark.
+    /// </summary>
+    public IReadOnlyList<PlanStepTime> Profile(Tensor x, int rounds = 21)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 1);
+        var samples = new List<List<PlanStepTime>>();
+        for (int r = 0; r <= rounds; r++)
+        {
+            var steps = new List<PlanStepTime>();
+            Run(x, null, head: true, steps);
+            if (r > 0)
+            {
+                samples.Add(steps);
+            }
+        }
+
+        return samples[0]
+            .Select((s, i) => s with { Milliseconds = samples.Select(f => f[i].Milliseconds).Order().ElementAt(samples.Count / 2) })
+            .GroupBy(s => s.Name, StringComparer.Ordinal)
+            .Select(g => g.First() with { Milliseconds = g.Sum(s => s.Milliseconds), Macs = g.Sum(s => s.Macs), Bytes = g.Sum(s => s.Bytes) })
+            .ToList();
+    }
+
+    private Tensor Run(Tensor x, IActivationSink? sink, bool head, List<PlanStepTime>? profile = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.Rank != 4 || x.Size(1) != 3)
@@ -89,7 +115,7 @@ public sealed class OSNetPlan
         PlanContext context = _contexts.TryTake(out PlanContext? c) ? c : new PlanContext();
         try
         {
-            var run = new PlanRun(context, Options.Threads, sink);
+            var run = new PlanRun(context, Options.Threads, sink, profile);
             Tensor y = x;
             foreach (Node node in _features)
             {
@@ -147,7 +173,7 @@ public sealed class OSNetPlan
     }
 
     /// <summary>One forward in flight: its buffers, thread count, and activation sink with per-name call counts.</summary>
-    private sealed class PlanRun(PlanContext context, int threads, IActivationSink? sink)
+    private sealed class PlanRun(PlanContext context, int threads, IActivationSink? sink, List<PlanStepTime>? profile)
     {
         private readonly Dictionary<string, int>? _calls = sink is null ? null : new(StringComparer.Ordinal);
         private int _toggle;
@@ -157,6 +183,19 @@ public sealed class OSNetPlan
         public int Threads { get; } = threads;
 
         public bool Capturing => sink is not null;
+
+        /// <summary>A timestamp when profiling, else 0.</summary>
+        public long Start() => profile is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+
+        /// <summary>Records a step timed from <paramref name="start"/> when profiling.</summary>
+        public void Stop(long start, string name, string kind, long macs, long floatsMoved)
+        {
+            if (profile is not null)
+            {
+                double ms = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                profile.Add(new PlanStepTime(name, kind, ms, macs, 4 * floatsMoved));
+            }
+        }
 
         /// <summary>The next top-level output buffer: alternates, so a step never writes over its own input.</summary>
         public Tensor Next(int n, int c, int h, int w) => Context.Tensor4((_toggle ^= 1) == 1 ? Role.OutA : Role.OutB, n, c, h, w);
@@ -186,6 +225,19 @@ public sealed class OSNetPlan
         public abstract Tensor Run(PlanRun run, Tensor x);
     }
 
+    /// <summary>Times one fused conv: MACs from its geometry; floats moved = input + output + weights (+ residual).</summary>
+    private static void RunConv(PlanRun run, FusedConv conv, Tensor x, Tensor y, string name, string kind, Tensor? residual = null, bool? relu = null)
+    {
+        long t = run.Start();
+        conv.Run(x, y, run.Threads, residual, relu);
+        if (t != 0)
+        {
+            ConvGeometry g = conv.Geometry(x);
+            long macs = (long)y.Length * g.ReductionLength;
+            run.Stop(t, name, kind, macs, x.Length + y.Length + (residual?.Length ?? 0) + ((long)conv.OutChannels * g.ReductionLength));
+        }
+    }
+
     private static int Out(int size, int kernel, int stride, int padding) => ((size + (2 * padding) - kernel) / stride) + 1;
 
     private static Tensor Output(PlanRun run, FusedConv conv, Tensor x, int role)
@@ -205,11 +257,13 @@ public sealed class OSNetPlan
     {
         public FusedConv Conv => conv;
 
+        public string Name => names[^1];
+
         public override Tensor Run(PlanRun run, Tensor x) => RunInto(run, x, Next(run, conv, x));
 
         public Tensor RunInto(PlanRun run, Tensor x, Tensor y)
         {
-            conv.Run(x, y, run.Threads);
+            RunConv(run, conv, x, y, names[^1], conv.Geometry(x).Axes[2].Kernel == 1 ? "1x1 + BN (+ ReLU)" : "stem conv + BN + ReLU");
             run.Report(names, y);
             return y;
         }
@@ -224,7 +278,7 @@ public sealed class OSNetPlan
         public override Tensor Run(PlanRun run, Tensor x)
         {
             Tensor c = Next(run, _conv, x);
-            _conv.Run(x, c, run.Threads);
+            RunConv(run, _conv, x, c, name, "stem conv");
             run.Report(name + ".conv", c);
             Tensor y = Ops.InstanceNorm.Forward(c, _norm.Weight, _norm.Bias, _norm.Eps); // the reference op (IBN variant only)
             run.Report(name + ".bn", y);
@@ -245,10 +299,10 @@ public sealed class OSNetPlan
         public Tensor RunInto(PlanRun run, Tensor x, int role)
         {
             Tensor p = Output(run, _pointwise, x, Role.Pointwise);
-            _pointwise.Run(x, p, run.Threads);
+            RunConv(run, _pointwise, x, p, name + ".conv1", "LightConv 1x1");
             run.Report(name + ".conv1", p);
             Tensor y = Output(run, _depthwise, p, role);
-            _depthwise.Run(p, y, run.Threads);
+            RunConv(run, _depthwise, p, y, name + ".conv2", "LightConv depthwise 3x3 + BN + ReLU");
             run.Report([name + ".relu", name], y);
             return y;
         }
@@ -279,6 +333,7 @@ public sealed class OSNetPlan
         public override Tensor Run(PlanRun run, Tensor x)
         {
             Tensor y = run.Next(x.Size(0), x.Size(1), Out(x.Size(2), kernel, stride, padding), Out(x.Size(3), kernel, stride, padding));
+            long t = run.Start();
             if (max)
             {
                 FastPool.MaxPool2d(x, kernel, stride, padding, y, run.Threads);
@@ -287,6 +342,8 @@ public sealed class OSNetPlan
             {
                 FastPool.AvgPool2d(x, kernel, stride, y, run.Threads);
             }
+
+            run.Stop(t, name, max ? "max pool" : "avg pool", 0, x.Length + y.Length);
 
             run.Report(name, y);
             return y;
@@ -349,6 +406,7 @@ public sealed class OSNetPlan
                     run.Report(streamName, s);
                 }
 
+                long t = run.Start();
                 _gate.Gates(s, gates, hidden);
                 if (run.Capturing)
                 {
@@ -358,6 +416,7 @@ public sealed class OSNetPlan
                 }
 
                 FastElementwise.GateAccumulate(s, gates, sum, first);
+                run.Stop(t, _gateName, "gate + accumulate", 0, (2L * s.Length) + (first ? 1 : 2) * sum.Length);
                 first = false;
             }
 
@@ -366,7 +425,7 @@ public sealed class OSNetPlan
             Tensor y = run.Next(n, _conv3.Conv.OutChannels, g3.Axes[1].Output, g3.Axes[2].Output);
             if (_in is null && !run.Capturing)
             {
-                _conv3.Conv.Run(sum, y, run.Threads, residual: shortcut, relu: true); // relu(conv3(sum) + shortcut) in the store
+                RunConv(run, _conv3.Conv, sum, y, _conv3.Name, "1x1 + BN + residual + ReLU", residual: shortcut, relu: true); // in the store
                 return y;
             }
 
@@ -421,6 +480,7 @@ public sealed class OSNetPlan
             }
 
             Tensor pooled = run.Context.Tensor4(Role.Gated, n, _in, 1, 1);
+            long t = run.Start();
             FastPool.GlobalAvgPool(x, pooled);
             run.Report(_poolName, pooled);
             var y = Tensor.Zeros(n, _out);
@@ -434,8 +494,17 @@ public sealed class OSNetPlan
                 }
             }
 
+            run.Stop(t, _poolName + " + " + _fcName, "head", (long)n * _in * _out, x.Length + _w.Length);
             run.Report([_fcName + ".2", _fcName], y);
             return y;
         }
     }
 }
+
+/// <summary>One step of a profiled forward (<see cref="OSNetPlan.Profile"/>).</summary>
+/// <param name="Name">The module name (a fused group under its outer name).</param>
+/// <param name="Kind">What the step computes.</param>
+/// <param name="Milliseconds">Median time per forward, summed over the step's calls in one forward.</param>
+/// <param name="Macs">Multiply-accumulates per forward.</param>
+/// <param name="Bytes">Bytes the step must read and write at least once (inputs, outputs, weights).</param>
+public sealed record PlanStepTime(string Name, string Kind, double Milliseconds, long Macs, long Bytes);
