@@ -18,7 +18,7 @@ public class Conv2dKernelOptionTests
 
     private string P(string name) => Path.Combine(_dir, name);
 
-    private (int Code, string Out, string Err) Run(params string[] args)
+    private static (int Code, string Out, string Err) Run(params string[] args)
     {
         using var stdout = new StringWriter { NewLine = "\n" };
         using var stderr = new StringWriter { NewLine = "\n" };
