@@ -6,6 +6,7 @@ using Learn.Bench;
 
 // Learn.Bench --quick [--only TEXT|osnet] [--threads 1,2] [--cpu-time]   the Stopwatch table, under a minute
 // Learn.Bench --quick --only osnet-profile [--threads 1]   only the per-layer table of the OSNet plan
+//   --rounds N (OSNet rows): interleaved rounds per row, default 31; --no-profile: skip the per-layer tables
 //   --cpu-time (with --threads 1): time by the thread's CPU clock, for a fair comparison on a busy machine
 // Learn.Bench [BDN arguments]                        the BenchmarkDotNet run, e.g. --filter '*'
 if (args.Contains("--quick"))
@@ -29,7 +30,8 @@ if (args.Contains("--quick"))
     }
     else if (only.Length == 0 || only.StartsWith("osnet", StringComparison.Ordinal))
     {
-        status |= QuickOSNet.Run(Console.Out, threads);
+        int rounds = int.Parse(Option("--rounds") ?? "31", System.Globalization.CultureInfo.InvariantCulture);
+        status |= QuickOSNet.Run(Console.Out, threads, rounds, profile: !args.Contains("--no-profile"));
     }
 
     return status;
