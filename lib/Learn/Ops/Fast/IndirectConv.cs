@@ -73,7 +73,7 @@ internal readonly unsafe struct IndirectConv : IPanelSource
                 {
                     for (int plane = start; plane < end; plane++)
                     {
-                        FillChannel(l, g, mode, (float*)xp + ((long)plane * l.InputChannelSize), (float*)bp + ((long)plane * l.ChannelStride));
+                        PaddedPlane.Fill(g, l.DRows, l.HRows, l.RowLength, mode, (float*)xp + ((long)plane * l.InputChannelSize), (float*)bp + ((long)plane * l.ChannelStride));
                     }
                 });
                 var source = new IndirectConv(pb, po, l);
@@ -106,79 +106,6 @@ internal readonly unsafe struct IndirectConv : IPanelSource
         long channel = ((long)n * _l.InChannels) + ((long)group * _l.InPerGroup);
         offsets = _offsets;
         return _buffer + (channel * _l.ChannelStride) + ((((long)od * _l.SD * _l.HRows) + ((long)oh * _l.SH)) * _l.RowLength) + ow0;
-    }
-
-    /// <summary>Copies one input channel into its padded, phase-split layout.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FillChannel(Layout l, ConvGeometry g, PaddingMode mode, float* x, float* dst)
-    {
-        ConvAxis ad = g.Axes[0], ah = g.Axes[1], aw = g.Axes[2];
-        int v = Vector<float>.Count;
-        for (int q = 0; q < l.SW; q++)
-        {
-            for (int pd = 0; pd < l.DRows; pd++)
-            {
-                int id = PaddingModes.SourceIndex(pd - ad.PadBefore, ad.Input, mode);
-                for (int ph = 0; ph < l.HRows; ph++, dst += l.RowLength)
-                {
-                    int ih = PaddingModes.SourceIndex(ph - ah.PadBefore, ah.Input, mode);
-                    if (id < 0 || ih < 0)
-                    {
-                        new Span<float>(dst, l.RowLength).Clear();
-                        continue;
-                    }
-
-                    float* src = x + ((((long)id * ah.Input) + ih) * aw.Input);
-                    if (mode == PaddingMode.Zeros)
-                    {
-                        // i reads input column i*sw + q - padLeft: inside the row for i in [lo, hi), zero elsewhere.
-                        int shift = aw.PadBefore - q;
-                        int lo = Math.Clamp(shift <= 0 ? 0 : (shift + l.SW - 1) / l.SW, 0, l.RowLength);
-                        int hi = Math.Clamp((aw.Input + shift + l.SW - 1) / l.SW, lo, l.RowLength);
-                        for (int i = 0; i < lo; i++)
-                        {
-                            dst[i] = 0f;
-                        }
-
-                        float* from = src + ((lo * l.SW) - shift);
-                        if (l.SW == 1)
-                        {
-                            int j = 0, count = hi - lo;
-                            for (; j + v <= count; j += v)
-                            {
-                                *(Vector<float>*)(dst + lo + j) = *(Vector<float>*)(from + j);
-                            }
-
-                            for (; j < count; j++)
-                            {
-                                dst[lo + j] = from[j];
-                            }
-                        }
-                        else
-                        {
-                            for (int i = lo; i < hi; i++, from += l.SW)
-                            {
-                                dst[i] = *from;
-                            }
-                        }
-
-                        for (int i = hi; i < l.RowLength; i++)
-                        {
-                            dst[i] = 0f;
-                        }
-
-                        continue;
-                    }
-
-                    for (int i = 0; i < l.RowLength; i++)
-                    {
-                        int col = (i * l.SW) + q; // padded column
-                        int iw = col >= l.PaddedW ? -1 : PaddingModes.SourceIndex(col - aw.PadBefore, aw.Input, mode);
-                        dst[i] = iw < 0 ? 0f : src[iw];
-                    }
-                }
-            }
-        }
     }
 
     /// <summary>The sizes of the padded, phase-split buffer.</summary>
