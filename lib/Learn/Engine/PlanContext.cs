@@ -6,7 +6,8 @@ namespace Learn.Engine;
 /// The buffers of one forward in flight: every intermediate of a plan lives in a tensor kept here by role and
 /// shape, so a steady-state forward at a fixed input shape allocates nothing that grows with the image or the
 /// batch. A plan hands each concurrent forward its own context (which makes a forward reentrant) and keeps
-/// the contexts for the next forwards.
+/// the contexts for the next forwards. Buffers are kept for every input shape a context has seen: a plan fed
+/// many different image sizes holds one buffer set per size (make a new plan to let them go).
 /// </summary>
 internal sealed class PlanContext
 {
