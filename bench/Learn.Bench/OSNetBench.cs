@@ -1,6 +1,7 @@
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using Learn.Analysis;
+using Learn.Engine;
 using Learn.IO;
 using Learn.Models;
 using Learn.Ops;
@@ -24,7 +25,7 @@ public sealed class OSNetCase
         Input = Npy.Read(Path.Combine(dir, "input.npy"));
         PyTorchOutput = Npy.Read(Path.Combine(dir, variant + ".out.npy"));
         StateDict = Checkpoint.Load(Path.Combine(dir, variant + ".pth"));
-        CostTable table = CostTable.For(NewModel(Implementation.Naive), Input.Size(2), Input.Size(3));
+        CostTable table = CostTable.For(NewModel(), Input.Size(2), Input.Size(3));
         Macs = table.Macs;
         Reduction = table.Output.Reduction;
     }
@@ -74,38 +75,56 @@ public sealed class OSNetCase
     public static OSNetCase Load(string variant) =>
         new(variant, FindDir(out string message) ?? throw new FileNotFoundException(message));
 
-    /// <summary>A fresh Learn model with the weights and the given implementation.</summary>
-    public OSNet NewModel(Implementation implementation)
+    /// <summary>A fresh Learn model (the reference modules) with the weights.</summary>
+    public OSNet NewModel()
     {
         OSNet model = OSNet.Create(Variant, StateDict["classifier.bias"].Length);
         model.LoadStateDict(StateDict);
-        model.UseImplementation(implementation);
         return model;
     }
 
-    /// <summary>Sets up peer <paramref name="name"/> at <paramref name="threads"/> threads.</summary>
-    public IConvPeer Create(string name, int threads) => name switch
+    /// <summary>The input repeated <paramref name="batch"/> times: [batch, 3, 256, 128].</summary>
+    public Tensor Batch(int batch)
     {
-        Peers.Naive => new LearnPeer(this, Implementation.Naive, 1),
-        Peers.Fast => new LearnPeer(this, Implementation.Fast, threads),
-        Peers.LibTorch => new TorchScriptPeer(this, threads),
-        Peers.Onnx => new Peers.OnnxPeer(
-            options => new InferenceSession(Path.Combine(Dir, Variant + ".onnx"), options), Input, [1, 512], "input", "feature", threads),
-        _ => throw new ArgumentException($"unknown peer '{name}'", nameof(name)),
-    };
+        var data = new float[Input.Length * batch];
+        for (int i = 0; i < batch; i++)
+        {
+            Input.Data.CopyTo(data, i * Input.Length);
+        }
 
-    private sealed class LearnPeer(OSNetCase c, Implementation implementation, int threads) : IConvPeer
+        return new Tensor([batch, .. Input.Shape[1..]], data);
+    }
+
+    /// <summary>Sets up peer <paramref name="name"/> at <paramref name="threads"/> threads for a batch of 1 or 8.</summary>
+    public IConvPeer Create(string name, int threads, int batch = 1)
     {
-        private readonly OSNet _model = c.NewModel(implementation);
+        if (batch is not (1 or 8))
+        {
+            throw new ArgumentException($"the exported ONNX models take a batch of 1 or 8, not {batch}", nameof(batch));
+        }
+
+        Tensor x = Batch(batch);
+        return name switch
+        {
+            Peers.Naive => new LearnPeer(this, Implementation.Naive, 1, x),
+            Peers.Fast => new LearnPeer(this, Implementation.Fast, threads, x),
+            Peers.LibTorch => new TorchScriptPeer(this, threads, x),
+            Peers.Onnx => new Peers.OnnxPeer(
+                options => new InferenceSession(Path.Combine(Dir, Variant + (batch == 1 ? ".onnx" : ".b8.onnx")), options), x, [batch, 512], "input", "feature", threads),
+            _ => throw new ArgumentException($"unknown peer '{name}'", nameof(name)),
+        };
+    }
+
+    /// <summary>The reference modules (naive), or the model fused into an execution plan with its own thread count (fast).</summary>
+    private sealed class LearnPeer(OSNetCase c, Implementation implementation, int threads, Tensor x) : IConvPeer
+    {
+        private readonly OSNet _model = c.NewModel();
+        private readonly OSNetPlan? _plan = implementation == Implementation.Fast ? OSNetPlan.Fuse(c.NewModel(), new PlanOptions { Threads = threads }) : null;
         private Tensor? _y;
 
         public string Name => implementation == Implementation.Fast ? Peers.Fast : Peers.Naive;
 
-        public void Run()
-        {
-            Parallelism.Threads = threads;
-            _y = _model.Forward(c.Input);
-        }
+        public void Run() => _y = _plan is null ? _model.Forward(x) : _plan.Forward(x);
 
         public float[] Output() => _y!.Data;
 
@@ -121,12 +140,12 @@ public sealed class OSNetCase
         private readonly torch.Tensor _x;
         private torch.Tensor? _y;
 
-        public TorchScriptPeer(OSNetCase c, int threads)
+        public TorchScriptPeer(OSNetCase c, int threads, Tensor x)
         {
             torch.set_num_threads(threads);
             _module = torch.jit.load<torch.Tensor, torch.Tensor>(Path.Combine(c.Dir, c.Variant + ".ts.pt"));
             _module.eval();
-            _x = torch.tensor(c.Input.Data, c.Input.Shape.Select(d => (long)d).ToArray());
+            _x = torch.tensor(x.Data, x.Shape.Select(d => (long)d).ToArray());
         }
 
         public string Name => Peers.LibTorch;
@@ -149,16 +168,24 @@ public sealed class OSNetCase
     }
 }
 
-/// <summary>The OSNet rows of <c>--quick</c>: one naive forward, then fast, libtorch and ONNX Runtime at each thread count.</summary>
+/// <summary>
+/// The OSNet rows of <c>--quick</c>: batch 1 and 8 at each thread count, the fused plan against libtorch and ONNX
+/// Runtime in one process. Every peer is first checked against the reference (one naive batch-1 forward; a batch of
+/// 8 is the same image 8 times, so each row must match it). Then interleaved rounds: in each round every peer runs a
+/// few calls in a rotating order, and the round's ratio fast / peer is recorded, so a change of load on the shared
+/// machine hits all peers alike. Reported: the median time per call, the median ratio and its spread (the 10th to
+/// 90th percentile of the per-round ratios).
+/// </summary>
 public static class QuickOSNet
 {
     private static readonly string[] Timed = [Peers.Fast, Peers.LibTorch, Peers.Onnx];
 
     /// <summary>Writes the table; returns 1 if a peer disagreed with the reference, 0 otherwise (also when the models are missing).</summary>
-    public static int Run(TextWriter output, IReadOnlyList<int> threadCounts, double secondsPerMeasurement = 3, bool naiveX1 = true)
+    public static int Run(TextWriter output, IReadOnlyList<int> threadCounts, int rounds = 31, int[]? batches = null, bool profile = true)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(threadCounts);
+        batches ??= [1, 8];
         var inv = CultureInfo.InvariantCulture;
         if (OSNetCase.FindDir(out string message) is null)
         {
@@ -166,20 +193,16 @@ public static class QuickOSNet
             return 0;
         }
 
-        int saved = Parallelism.Threads;
         bool allAgree = true;
-        output.WriteLine("| model | threads | MACs | naive ms | fast ms | libtorch ms | onnxruntime ms | fast GFLOP/s | best peer GFLOP/s | fast / best peer | fast / libtorch | naive / fast | fast bytes allocated / forward |");
-        output.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        output.WriteLine("| model | batch | threads | fast ms | libtorch ms | onnxruntime ms | fast GFLOP/s | % of FMA peak | fast / onnxruntime (p10..p90) | fast / libtorch (p10..p90) | fast bytes allocated / forward |");
+        output.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (string variant in OSNetCase.Variants)
         {
             OSNetCase c = OSNetCase.Load(variant);
-            double naiveMs;
             float[] reference;
             using (IConvPeer naive = c.Create(Peers.Naive, 1))
             {
-                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                 naive.Run(); // one forward: the reference takes seconds
-                naiveMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                 reference = naive.Output().ToArray();
             }
 
@@ -190,57 +213,118 @@ public static class QuickOSNet
                 output.WriteLine($"<!-- naive disagrees with PyTorch on {variant}: {vsTorch} -->");
             }
 
-            foreach (int threads in threadCounts)
+            foreach (int batch in batches)
             {
-                var peers = Timed.Select(name => c.Create(name, threads)).ToArray();
-                var ms = new Dictionary<string, double>();
-                long allocated;
-                try
+                foreach (int threads in threadCounts)
                 {
-                    foreach (IConvPeer p in peers)
+                    var peers = Timed.Select(name => c.Create(name, threads, batch)).ToArray();
+                    try
                     {
-                        p.Run();
-                        string? d = QuickBench.Disagreement(p.Output(), reference, c.Reduction);
-                        if (d is not null)
+                        foreach (IConvPeer p in peers)
                         {
-                            allAgree = false;
-                            output.WriteLine($"<!-- {p.Name} disagrees with the reference on {variant}: {d} -->");
+                            p.Run();
+                            float[] y = p.Output();
+                            for (int i = 0; i < batch; i++)
+                            {
+                                string? d = QuickBench.Disagreement(y.AsSpan(i * 512, 512).ToArray(), reference, c.Reduction);
+                                if (d is not null)
+                                {
+                                    allAgree = false;
+                                    output.WriteLine($"<!-- {p.Name} disagrees with the reference on {variant}, batch {batch}, image {i}: {d} -->");
+                                    break;
+                                }
+                            }
+                        }
+
+                        long allocated = QuickBench.AllocatedPerCall(peers[0].Run);
+                        var (ms, vsOnnx, vsTorch2) = Interleaved(peers, rounds);
+                        double gflops = 2.0 * c.Macs * batch / (ms[0] * 1e6);
+                        output.WriteLine(string.Create(inv,
+                            $"| {variant} | {batch} | {threads} | {ms[0]:F2} | {ms[1]:F2} | {ms[2]:F2} | {gflops:F0} | {100 * gflops / (268.0 * threads):F0}% | " +
+                            $"{vsOnnx.Median:F2}x ({vsOnnx.Low:F2}..{vsOnnx.High:F2}) | {vsTorch2.Median:F2}x ({vsTorch2.Low:F2}..{vsTorch2.High:F2}) | {allocated} |"));
+                    }
+                    finally
+                    {
+                        foreach (IConvPeer p in peers)
+                        {
+                            p.Dispose();
                         }
                     }
-
-                    allocated = QuickBench.AllocatedPerCall(peers[0].Run);
-                    double[] medians = threads == 1
-                        ? QuickBench.InterleavedMs(peers.Select(p => (Action)p.Run).ToArray(), secondsPerMeasurement, () => System.Diagnostics.Stopwatch.GetTimestamp() * 1000.0 / System.Diagnostics.Stopwatch.Frequency)
-                        : peers.Select(p =>
-                        {
-                            Thread.Sleep(300);
-                            return QuickBench.MedianMs(p.Run, secondsPerMeasurement / peers.Length);
-                        }).ToArray();
-                    for (int i = 0; i < peers.Length; i++)
-                    {
-                        ms[peers[i].Name] = medians[i];
-                    }
                 }
-                finally
-                {
-                    foreach (IConvPeer p in peers)
-                    {
-                        p.Dispose();
-                    }
-                }
-
-                double best = Math.Min(ms[Peers.LibTorch], ms[Peers.Onnx]);
-                double fast = ms[Peers.Fast];
-                output.WriteLine(string.Create(inv,
-                    $"| {variant} | {threads} | {c.Macs / 1e6:F0}M | {naiveMs:F0} | {fast:F2} | {ms[Peers.LibTorch]:F2} | {ms[Peers.Onnx]:F2} | " +
-                    $"{2.0 * c.Macs / (fast * 1e6):F1} | {2.0 * c.Macs / (best * 1e6):F1} | {fast / best:F2}x | {fast / ms[Peers.LibTorch]:F2}x | {naiveMs / fast:F0}x | {allocated} |"));
             }
         }
 
-        Parallelism.Threads = saved;
         output.WriteLine();
-        output.WriteLine("OSNet: batch 1, 3x256x128; naive is one single-threaded forward; each peer checked against it (K = the output's reduction length) before timing.");
+        output.WriteLine($"OSNet forward, 3x256x128, float32; {rounds} interleaved rounds per row; % of FMA peak against 268 GFLOP/s per thread (docs/performance.md);");
+        output.WriteLine("each peer checked against one naive forward (K = the output's reduction length) before timing.");
+        if (profile)
+        {
+            foreach (string variant in OSNetCase.Variants)
+            {
+                output.WriteLine();
+                WriteProfile(output, OSNetCase.Load(variant), 1);
+            }
+        }
+
         return allAgree ? 0 : 1;
+    }
+
+    /// <summary>The per-layer table of the plan at batch 1, one thread: steps grouped by stage and kind.</summary>
+    public static void WriteProfile(TextWriter output, OSNetCase c, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(c);
+        var inv = CultureInfo.InvariantCulture;
+        OSNetPlan plan = OSNetPlan.Fuse(c.NewModel(), new PlanOptions { Threads = threads });
+        IReadOnlyList<PlanStepTime> steps = plan.Profile(c.Input, rounds: 41);
+        double total = steps.Sum(s => s.Milliseconds);
+        output.WriteLine($"{c.Variant}, batch 1, {threads} thread(s): the plan's steps, summed by stage and kind (sum of medians {total.ToString("F2", inv)} ms)");
+        output.WriteLine();
+        output.WriteLine("| stage | step | calls | ms | share | GFLOP/s | % of FMA peak | MB moved | GB/s | bound by |");
+        output.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+        foreach (var g in steps.GroupBy(s => (Stage: s.Name.Split('.')[0].Split(' ')[0], s.Kind)))
+        {
+            double ms = g.Sum(s => s.Milliseconds);
+            long macs = g.Sum(s => s.Macs), bytes = g.Sum(s => s.Bytes);
+            double gflops = 2.0 * macs / (ms * 1e6), gbps = bytes / (ms * 1e6);
+            // Which floor is nearer: the FMA peak (268 GFLOP/s per thread) or the one-core triad (34 GB/s).
+            double computeFloor = 2.0 * macs / (268e9 * threads) * 1e3, memoryFloor = bytes / 34e9 * 1e3;
+            string bound = Math.Max(computeFloor, memoryFloor) < 0.3 * ms ? "overhead / latency" : computeFloor >= memoryFloor ? "compute" : "memory";
+            output.WriteLine(string.Create(inv,
+                $"| {g.Key.Stage} | {g.Key.Kind} | {g.Count()} | {ms:F3} | {100 * ms / total:F0}% | {gflops:F0} | {100 * gflops / (268.0 * threads):F0}% | {bytes / 1e6:F2} | {gbps:F1} | {bound} |"));
+        }
+    }
+
+    /// <summary>Median ms per call of each peer, and the per-round ratios fast / onnxruntime and fast / libtorch (median, 10th and 90th percentile).</summary>
+    private static (double[] Ms, (double Median, double Low, double High) VsOnnx, (double Median, double Low, double High) VsTorch) Interleaved(IConvPeer[] peers, int rounds)
+    {
+        var perCall = peers.Select(p => QuickBench.MedianMs(p.Run, 0.3, minReps: 3)).ToArray(); // warm-up, first estimate
+        var times = peers.Select(_ => new double[rounds]).ToArray();
+        for (int r = 0; r < rounds; r++)
+        {
+            for (int j = 0; j < peers.Length; j++)
+            {
+                int i = (r + j) % peers.Length; // rotate who goes first
+                int calls = Math.Max(1, (int)(20 / perCall[i]));
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                for (int k = 0; k < calls; k++)
+                {
+                    peers[i].Run();
+                }
+
+                times[i][r] = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds / calls;
+            }
+        }
+
+        double[] ms = times.Select(t => t.Order().ElementAt(rounds / 2)).ToArray();
+        return (ms, Spread(Enumerable.Range(0, rounds).Select(r => times[0][r] / times[2][r])),
+            Spread(Enumerable.Range(0, rounds).Select(r => times[0][r] / times[1][r])));
+    }
+
+    private static (double Median, double Low, double High) Spread(IEnumerable<double> values)
+    {
+        double[] v = values.Order().ToArray();
+        return (v[v.Length / 2], v[v.Length / 10], v[v.Length - 1 - (v.Length / 10)]);
     }
 }
 

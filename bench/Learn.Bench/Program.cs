@@ -5,6 +5,8 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Learn.Bench;
 
 // Learn.Bench --quick [--only TEXT|osnet] [--threads 1,2] [--cpu-time]   the Stopwatch table, under a minute
+// Learn.Bench --quick --only osnet-profile [--threads 1]   only the per-layer table of the OSNet plan
+//   --rounds N (OSNet rows): interleaved rounds per row, default 31; --no-profile: skip the per-layer tables
 //   --cpu-time (with --threads 1): time by the thread's CPU clock, for a fair comparison on a busy machine
 // Learn.Bench [BDN arguments]                        the BenchmarkDotNet run, e.g. --filter '*'
 if (args.Contains("--quick"))
@@ -18,9 +20,18 @@ if (args.Contains("--quick"))
         Console.Out.WriteLine();
     }
 
-    if (only.Length == 0 || only.StartsWith("osnet", StringComparison.Ordinal))
+    if (only == "osnet-profile")
     {
-        status |= QuickOSNet.Run(Console.Out, threads);
+        foreach (string variant in OSNetCase.Variants)
+        {
+            QuickOSNet.WriteProfile(Console.Out, OSNetCase.Load(variant), threads[0]);
+            Console.Out.WriteLine();
+        }
+    }
+    else if (only.Length == 0 || only.StartsWith("osnet", StringComparison.Ordinal))
+    {
+        int rounds = int.Parse(Option("--rounds") ?? "31", System.Globalization.CultureInfo.InvariantCulture);
+        status |= QuickOSNet.Run(Console.Out, threads, rounds, profile: !args.Contains("--no-profile"));
     }
 
     return status;

@@ -4,6 +4,7 @@ For each variant in VARIANTS, into bench/models/out/ (gitignored; x1_0 is ~9 MB 
   <variant>.pth          the state_dict (float32) that Learn loads with Checkpoint.Load
   <variant>.ts.pt        TorchScript, torch.jit.trace of the eval model on a [1, 3, 256, 128] input (libtorch peer)
   <variant>.onnx         torch.onnx.export, opset 13, same input shape (ONNX Runtime peer)
+  <variant>.b8.onnx      the same for a batch of 8 ([8, 3, 256, 128]; fixed shapes, as ONNX Runtime runs best)
   input.npy              the [1, 3, 256, 128] input every peer runs on
   <variant>.out.npy      PyTorch's float32 output on it, for the record
 The weights are the fixtures' generated weights (export_osnet.generated), so every peer and Learn run the
@@ -39,8 +40,10 @@ def main():
             traced.save(os.path.join(OUT, f"{variant}.ts.pt"))
             torch.onnx.export(model, x, os.path.join(OUT, f"{variant}.onnx"), opset_version=13,
                               input_names=["input"], output_names=["feature"], do_constant_folding=True)
+            torch.onnx.export(model, x.repeat(8, 1, 1, 1), os.path.join(OUT, f"{variant}.b8.onnx"), opset_version=13,
+                              input_names=["input"], output_names=["feature"], do_constant_folding=True)
         np.save(os.path.join(OUT, f"{variant}.out.npy"), y.numpy())
-        print(f"{variant}: wrote .pth, .ts.pt, .onnx; output {tuple(y.shape)}")
+        print(f"{variant}: wrote .pth, .ts.pt, .onnx, .b8.onnx; output {tuple(y.shape)}")
 
 
 if __name__ == "__main__":

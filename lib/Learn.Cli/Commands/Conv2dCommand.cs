@@ -1,5 +1,6 @@
 using Learn.Cli.CommandLine;
 using Learn.Ops;
+using Learn.Ops.Fast;
 using Learn.Tensors;
 
 namespace Learn.Cli.Commands;
@@ -26,6 +27,7 @@ internal static class Conv2dCommand
             new("--dilation", "d|dh,dw", "spacing between kernel taps, >= 1", Default: "1"),
             new("--groups", "g", "channel groups; g = C_in is depthwise", Default: "1"),
             new("--impl", "naive|fast", "implementation: the reference loops or the fast path", Default: "naive"),
+            new("--kernel", "auto|depthwise|pointwise|indirect|im2col", "with --impl fast: force a kernel (auto picks by shape); the one that ran is printed", Default: "auto"),
             new("--output", "Y.npy", "where to write the result", Required: true),
         ],
         Run = Run,
@@ -43,6 +45,13 @@ internal static class Conv2dCommand
         int groups = args.Value("--groups", ParsedArgs.Convert.Int(1), 1);
         Implementation impl = args.Value("--impl", ParsedArgs.Convert.Choice(
             ("naive", Implementation.Naive), ("fast", Implementation.Fast)), Implementation.Naive);
+        ConvKernel kernel = args.Value("--kernel", ParsedArgs.Convert.Choice(
+            Enum.GetValues<ConvKernel>().Select(k => (k.Name(), k)).ToArray()), ConvKernel.Auto);
+        if (kernel != ConvKernel.Auto && impl != Implementation.Fast)
+        {
+            throw CliError.Usage("--kernel", $"'{args.Text("--kernel")}' names a fast kernel: add --impl fast");
+        }
+
         if (padding.Kind == "same" && stride.Any(s => s != 1))
         {
             throw CliError.Usage("--padding", $"'same' needs stride 1 (PyTorch refuses it for strided convolutions), but --stride is {string.Join(",", stride)}");
@@ -57,9 +66,25 @@ internal static class Conv2dCommand
 
         var options = new ConvOptions { Stride = stride, Padding = padding, PaddingMode = mode, Dilation = dilation, Groups = groups };
         Tensor y;
+        string ran = "";
         try
         {
-            y = Conv.Conv2d(x, w, b, options, impl);
+            if (impl == Implementation.Fast)
+            {
+                ConvGeometry g = ConvGeometry.Resolve(2, x, w, b, options);
+                if (!FastConv.Accepts(kernel, g))
+                {
+                    throw CliError.Usage("--kernel", $"'{kernel.Name()}' does not compute this convolution; auto would run {FastConv.KernelFor(g)}");
+                }
+
+                ConvKernel chosen = kernel == ConvKernel.Auto ? FastConv.Choose(g) : kernel;
+                y = FastConv.Conv2d(x, w, b, options, kernel: chosen);
+                ran = $" (fast kernel: {chosen.Name()})";
+            }
+            else
+            {
+                y = Conv.Conv2d(x, w, b, options, impl);
+            }
         }
         catch (ArgumentOutOfRangeException e) when (e.ParamName == "impl")
         {
@@ -76,7 +101,7 @@ internal static class Conv2dCommand
         }
 
         TensorFiles.Write(output, y);
-        context.Out.WriteLine($"{output}: {y.ShapeString}");
+        context.Out.WriteLine($"{output}: {y.ShapeString}{ran}");
         return ExitCode.Ok;
     }
 

@@ -1,5 +1,6 @@
 using Learn.Analysis;
 using Learn.Cli.CommandLine;
+using Learn.Engine;
 using Learn.IO;
 using Learn.Layers;
 using Learn.Models;
@@ -27,7 +28,8 @@ internal static class OSNetCommand
             "--activations DIR writes the input as DIR/input.npy and every module call's output as DIR/<name>.npy\n" +
             "(conv1.conv, conv2.0.gate, conv2.0.gate@2 ... in stream order), and DIR/activations.json listing them in\n" +
             "the order they ran, with their shapes, reduction lengths K and float32 noise (the reference re-run with\n" +
-            "simulated rounding: learn diff's tolerance scale); compare a port's dump with it with learn diff.\n" +
+            "simulated rounding: learn diff's tolerance scale); compare a port's dump with it with learn diff. With\n" +
+            "--impl fast the layers inside a fused group (conv1.conv, conv1.bn ...) are not materialised and not written.\n" +
             "DIR must be new, empty or an earlier dump (then replaced). Nothing is written unless the whole run\n" +
             "succeeds; the output last.",
         Options =
@@ -36,7 +38,7 @@ internal static class OSNetCommand
             new("--weights", "FILE", "checkpoint: .pth/.pt (torch.save) or .safetensors", Required: true),
             new("--non-strict", null, "load the tensors that match, report the others, and run"),
             new("--input", "X.npy", "images [N, 3, H, W] or one image [3, H, W], normalised as the weights expect", Required: true),
-            new("--impl", "naive|fast", "implementation: the reference loops or the fast path", Default: "naive"),
+            new("--impl", "naive|fast", "implementation: the reference modules, or the fused execution plan (Learn.Engine.OSNetPlan)", Default: "naive"),
             new("--output", "Y.npy", "where to write the features [N, 512] ([512] for one image)", Required: true),
             new("--activations", "DIR", "also write each layer call's output into DIR (for learn diff)"),
         ],
@@ -101,7 +103,7 @@ internal static class OSNetCommand
             throw CliError.Failure(inputPath, $"images {x.Size(2)}x{x.Size(3)} are too small for OSNet: {Cli.OneLine(e)}");
         }
 
-        model.UseImplementation(impl);
+        OSNetPlan? plan = impl == Implementation.Fast ? OSNetPlan.Fuse(model) : null;
 
         string? staging = activations is null ? null : StagingFolder(activations);
         ActivationDirectory? dump = null;
@@ -111,7 +113,7 @@ internal static class OSNetCommand
         {
             if (staging is null)
             {
-                y = model.Forward(x);
+                y = plan?.Forward(x) ?? model.Forward(x);
             }
             else
             {
@@ -119,7 +121,7 @@ internal static class OSNetCommand
                 dump = new ActivationDirectory(staging, reduction: (name, call) => reductions.GetValueOrDefault((name, call)));
                 // The outputs, the input and each layer's float32 noise; the bar follows the forward's calls.
                 y = ProgressDisplay.Run(context, $"{variant} --activations", table.Rows.Count,
-                    progress => PortReference.Dump(model, x, dump, new ProgressSink(dump, progress)));
+                    progress => PortReference.Dump(model, x, dump, new ProgressSink(dump, progress), plan));
             }
 
             finished = true;
@@ -152,7 +154,8 @@ internal static class OSNetCommand
         if (staging is not null)
         {
             Publish(staging, activations!);
-            context.Out.WriteLine($"{activations}: {dump!.Entries.Count} layer outputs and {ActivationDirectory.IndexFileName}");
+            string fused = plan is null ? "" : $" ({plan.Fusions.Count} fused groups: their inner layers are not materialised)";
+            context.Out.WriteLine($"{activations}: {dump!.Entries.Count} layer outputs and {ActivationDirectory.IndexFileName}{fused}");
         }
 
         if (unbatched)

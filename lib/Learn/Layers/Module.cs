@@ -22,14 +22,6 @@ public abstract class Module
     private readonly List<KeyValuePair<string, Tensor>> _buffers = [];
     private readonly List<KeyValuePair<string, Module>> _children = [];
 
-    private static long s_stateVersion;
-
-    /// <summary>
-    /// Counts <see cref="LoadStateDict"/> calls on any module: the fast path's folded weights are recomputed when
-    /// it has changed since they were made.
-    /// </summary>
-    internal static long StateVersion => Interlocked.Read(ref s_stateVersion);
-
     /// <summary>The PyTorch class name shown in tables (e.g. <c>Conv2d</c>).</summary>
     public virtual string TypeName => GetType().Name;
 
@@ -174,7 +166,6 @@ public abstract class Module
             Array.Copy(source[name].Data, target[name].Data, target[name].Length);
         }
 
-        Interlocked.Increment(ref s_stateVersion);
         return match;
     }
 

@@ -30,15 +30,13 @@ public sealed class MaxPool2d : Module
         }
 
         int k = Options.Kernel[0], s = Options.Stride?[0] ?? k, p = Options.Padding[0];
-        Tensor y = _output.Get(Ops.Fast.FastPool.OutputShape(x.Shape, k, s, p));
+        var y = Tensor.Zeros(Ops.Fast.FastPool.OutputShape(x.Shape, k, s, p));
         Ops.Fast.FastPool.MaxPool2d(x, k, s, p, y);
         return y;
     }
 
-    /// <summary>Which implementation runs: the reference, or <see cref="Ops.Fast.FastPool.MaxPool2d"/> into a reused output.</summary>
+    /// <summary>Which implementation runs: the reference, or <see cref="Ops.Fast.FastPool.MaxPool2d"/>.</summary>
     public Implementation Implementation { get; set; } = Implementation.Naive;
-
-    private readonly OutputCache _output = new();
 
     /// <inheritdoc />
     protected internal override Signal Trace(TraceContext context, string name, Signal input) => Pool.Trace(name, input, Options);
@@ -70,15 +68,13 @@ public sealed class AvgPool2d : Module
         }
 
         int k = Options.Kernel[0], s = Options.Stride?[0] ?? k;
-        Tensor y = _output.Get(Ops.Fast.FastPool.OutputShape(x.Shape, k, s, 0));
+        var y = Tensor.Zeros(Ops.Fast.FastPool.OutputShape(x.Shape, k, s, 0));
         Ops.Fast.FastPool.AvgPool2d(x, k, s, y);
         return y;
     }
 
-    /// <summary>Which implementation runs: the reference, or <see cref="Ops.Fast.FastPool.AvgPool2d"/> into a reused output.</summary>
+    /// <summary>Which implementation runs: the reference, or <see cref="Ops.Fast.FastPool.AvgPool2d"/>.</summary>
     public Implementation Implementation { get; set; } = Implementation.Naive;
-
-    private readonly OutputCache _output = new();
 
     /// <inheritdoc />
     protected internal override Signal Trace(TraceContext context, string name, Signal input) => Pool.Trace(name, input, Options);
@@ -115,15 +111,13 @@ public sealed class AdaptiveAvgPool2d : Module
             throw new NotSupportedException($"the fast adaptive average pool supports global pooling (1x1) of [N, C, H, W], got {OutputHeight}x{OutputWidth} of {x.ShapeString}");
         }
 
-        Tensor y = _output.Get([x.Size(0), x.Size(1), 1, 1]);
+        var y = Tensor.Zeros(x.Size(0), x.Size(1), 1, 1);
         Ops.Fast.FastPool.GlobalAvgPool(x, y);
         return y;
     }
 
-    /// <summary>Which implementation runs: the reference, or <see cref="Ops.Fast.FastPool.GlobalAvgPool"/> into a reused output.</summary>
+    /// <summary>Which implementation runs: the reference, or <see cref="Ops.Fast.FastPool.GlobalAvgPool"/>.</summary>
     public Implementation Implementation { get; set; } = Implementation.Naive;
-
-    private readonly OutputCache _output = new();
 
     /// <inheritdoc />
     protected internal override Signal Trace(TraceContext context, string name, Signal input)

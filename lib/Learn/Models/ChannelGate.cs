@@ -46,79 +46,9 @@ public sealed class ChannelGate : Module
     /// <inheritdoc />
     protected override Tensor ForwardCore(Tensor x)
     {
-        if (!IsFast)
-        {
-            Tensor g = GateActivation.Forward(Fc2.Forward(Relu.Forward(Fc1.Forward(GlobalAvgPool.Forward(x)))));
-            return Ops.Multiply.Forward(x, g); // g is [N, C, 1, 1]: broadcast over H, W
-        }
-
-        Tensor y = _output.Get(x.Shape);
-        Ops.Fast.FastElementwise.GateAccumulate(x, Gates(x), y, first: true);
-        return y;
+        Tensor g = GateActivation.Forward(Fc2.Forward(Relu.Forward(Fc1.Forward(GlobalAvgPool.Forward(x)))));
+        return Ops.Multiply.Forward(x, g); // g is [N, C, 1, 1]: broadcast over H, W
     }
-
-    /// <summary>True when the gate's 1x1 convs run on the fast path; the gate then follows them.</summary>
-    internal bool IsFast => Fc1.Implementation == Ops.Implementation.Fast && Fc2.Implementation == Ops.Implementation.Fast;
-
-    /// <summary>
-    /// The fast path's gate values g[n*C + c] = sigmoid(fc2(relu(fc1(mean_hw x[n, c])))), in a buffer reused by the
-    /// next call: plain loops, since the two 1x1 convs on a 1x1 map are tiny matrix-vector products.
-    /// </summary>
-    internal ReadOnlySpan<float> Gates(Tensor x)
-    {
-        ArgumentNullException.ThrowIfNull(x);
-        int c = Fc1.InChannels, hidden = Fc1.OutChannels;
-        if (x.Rank != 4 || x.Size(1) != c)
-        {
-            throw new ArgumentException($"ChannelGate expects [N, {c}, H, W], got {x.ShapeString}");
-        }
-
-        int n = x.Size(0), inner = x.Size(2) * x.Size(3);
-        if (_pooled.Length != n * c)
-        {
-            _pooled = new float[n * c];
-            _gates = new float[n * c];
-            _hidden = new float[n * hidden];
-        }
-
-        float[] w1 = Fc1.Weight.Data, b1 = Fc1.Bias!.Data, w2 = Fc2.Weight.Data, b2 = Fc2.Bias!.Data;
-        for (int p = 0; p < n * c; p++)
-        {
-            _pooled[p] = Ops.Fast.FastPool.Sum(x.Data.AsSpan(p * inner, inner)) / inner;
-        }
-
-        for (int s = 0; s < n; s++)
-        {
-            for (int j = 0; j < hidden; j++)
-            {
-                float a = b1[j];
-                for (int i = 0; i < c; i++)
-                {
-                    a += w1[j * c + i] * _pooled[s * c + i];
-                }
-
-                _hidden[s * hidden + j] = a > 0 ? a : 0;
-            }
-
-            for (int i = 0; i < c; i++)
-            {
-                float a = b2[i];
-                for (int j = 0; j < hidden; j++)
-                {
-                    a += w2[i * hidden + j] * _hidden[s * hidden + j];
-                }
-
-                _gates[s * c + i] = (float)Ops.Sigmoid.Of(a);
-            }
-        }
-
-        return _gates;
-    }
-
-    private readonly OutputCache _output = new();
-    private float[] _pooled = [];
-    private float[] _hidden = [];
-    private float[] _gates = [];
 
     /// <inheritdoc />
     protected internal override Signal Trace(TraceContext context, string name, Signal input)

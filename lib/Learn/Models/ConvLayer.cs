@@ -27,28 +27,7 @@ public class ConvLayer : Module
     public ReLU Relu { get; }
 
     /// <inheritdoc />
-    protected override Tensor ForwardCore(Tensor x)
-    {
-        if (Conv.Implementation == Ops.Implementation.Naive)
-        {
-            return Relu.Forward(Norm.Forward(Conv.Forward(x)));
-        }
-
-        if (Norm is BatchNorm2d bn)
-        {
-            _fused ??= new FusedConv(Conv, bn, relu: true); // BN folded into the conv, ReLU in its store
-            return _fused.Forward(x);
-        }
-
-        // The IBN stem: InstanceNorm depends on the conv's output statistics and cannot be folded.
-        _conv ??= new FusedConv(Conv, null, relu: false);
-        Tensor y = Norm.Forward(_conv.Forward(x));
-        Ops.Fast.FastElementwise.ReluInPlace(y.Data); // the norm's fresh output
-        return y;
-    }
-
-    private FusedConv? _fused;
-    private FusedConv? _conv;
+    protected override Tensor ForwardCore(Tensor x) => Relu.Forward(Norm.Forward(Conv.Forward(x)));
 }
 
 /// <summary>torchreid's <c>Conv1x1</c>: 1x1 conv -> BN -> ReLU (children <c>conv</c>, <c>bn</c>, <c>relu</c>).</summary>
@@ -91,16 +70,5 @@ public sealed class Conv1x1Linear : Module
     public BatchNorm2d Bn { get; }
 
     /// <inheritdoc />
-    protected override Tensor ForwardCore(Tensor x)
-    {
-        if (Conv.Implementation == Ops.Implementation.Naive)
-        {
-            return Bn.Forward(Conv.Forward(x));
-        }
-
-        _fused ??= new FusedConv(Conv, Bn, relu: false); // BN folded into the conv
-        return _fused.Forward(x);
-    }
-
-    private FusedConv? _fused;
+    protected override Tensor ForwardCore(Tensor x) => Bn.Forward(Conv.Forward(x));
 }

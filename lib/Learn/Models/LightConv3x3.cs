@@ -35,18 +35,5 @@ public sealed class LightConv3x3 : Module
     public ReLU Relu { get; }
 
     /// <inheritdoc />
-    protected override Tensor ForwardCore(Tensor x)
-    {
-        if (Conv1.Implementation == Ops.Implementation.Naive || Conv2.Implementation == Ops.Implementation.Naive)
-        {
-            return Relu.Forward(Bn.Forward(Conv2.Forward(Conv1.Forward(x))));
-        }
-
-        _pointwise ??= new FusedConv(Conv1, null, relu: false);
-        _depthwise ??= new FusedConv(Conv2, Bn, relu: true); // BN folded into the depthwise conv, ReLU in its store
-        return _depthwise.Forward(_pointwise.Forward(x));
-    }
-
-    private FusedConv? _pointwise;
-    private FusedConv? _depthwise;
+    protected override Tensor ForwardCore(Tensor x) => Relu.Forward(Bn.Forward(Conv2.Forward(Conv1.Forward(x))));
 }

@@ -64,11 +64,6 @@ public sealed class OSBlock : Module
     /// <inheritdoc />
     protected override Tensor ForwardCore(Tensor x)
     {
-        if (Conv1.Conv.Implementation == Ops.Implementation.Fast && Gate.IsFast)
-        {
-            return FastForward(x);
-        }
-
         Tensor x1 = Conv1.Forward(x);
         var streams = Streams.Select(s => s.Forward(x1)).ToList(); // all streams, then the gates, as torchreid orders them
         Tensor? x2 = null;
@@ -87,46 +82,6 @@ public sealed class OSBlock : Module
 
         return Ops.Relu.Forward(output);
     }
-
-    /// <summary>
-    /// The fast path: each stream's gated output accumulated into one reused sum as soon as it is computed (the
-    /// same values and summation order as the reference, which computes all streams first), then
-    /// relu(conv3(x2) + shortcut) in one vectorised pass. The shared gate's own output is not reported to an
-    /// activation capture on this path.
-    /// </summary>
-    private Tensor FastForward(Tensor x)
-    {
-        Tensor x1 = Conv1.Forward(x);
-        Tensor? x2 = null;
-        foreach (Module stream in Streams)
-        {
-            Tensor s = stream.Forward(x1);
-            x2 ??= _sum.Get(s.Shape);
-            Ops.Fast.FastElementwise.GateAccumulate(s, Gate.Gates(s), x2, first: ReferenceEquals(stream, Conv2a));
-        }
-
-        Tensor shortcut = Downsample is null ? x : Downsample.Forward(x);
-        Tensor x3 = Conv3.Forward(x2!);
-        Tensor output = _output.Get(x3.Shape);
-        if (IN is null)
-        {
-            Ops.Fast.FastElementwise.AddRelu(x3.Data, shortcut.Data, output.Data);
-            return output;
-        }
-
-        // IBN: relu(IN(x3 + shortcut)); the InstanceNorm stays the reference op.
-        for (int i = 0; i < output.Length; i++)
-        {
-            output.Data[i] = x3.Data[i] + shortcut.Data[i];
-        }
-
-        Tensor normed = IN.Forward(output);
-        Ops.Fast.FastElementwise.ReluInPlace(normed.Data);
-        return normed;
-    }
-
-    private readonly OutputCache _sum = new();
-    private readonly OutputCache _output = new();
 
     /// <inheritdoc />
     protected internal override Signal Trace(TraceContext context, string name, Signal input)

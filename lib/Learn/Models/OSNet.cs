@@ -103,13 +103,8 @@ public sealed class OSNet : Module
 
     /// <summary>
     /// Selects the implementation of every convolution and pooling layer (<see cref="Conv2d.Implementation"/>,
-    /// <see cref="MaxPool2d.Implementation"/>, ...). With <see cref="Ops.Implementation.Fast"/> the blocks take their
-    /// fast paths: eval BatchNorm folded into the conv before it (<see cref="Ops.Fast.BatchNormFolding"/>), ReLU
-    /// fused into the conv's store, vectorised pooling, gate and residual add + ReLU, and every intermediate
-    /// written into a tensor reused by the next forward. So on the fast path a forward is not reentrant (one
-    /// forward at a time per model), and <see cref="FeatureMaps"/> returns a tensor the next call overwrites;
-    /// the eval forward's [N, 512] output is always fresh. Fused layers report only their own output to an
-    /// activation capture, not their conv/bn/relu children's.
+    /// <see cref="MaxPool2d.Implementation"/>, ...): layer by layer, with nothing fused. For fast inference, fuse
+    /// the loaded model into an execution plan instead (<see cref="Engine.OSNetPlan.Fuse"/>).
     /// </summary>
     public void UseImplementation(Ops.Implementation implementation)
     {

@@ -1,3 +1,5 @@
+using Learn.Engine;
+using Learn.IO;
 using Learn.Layers;
 using Learn.Models;
 using Learn.Ops;
@@ -8,9 +10,10 @@ using static Learn.Tests.Models.OSNetFixtures;
 namespace Learn.Tests.Fast;
 
 /// <summary>
-/// OSNet end to end on the fast path against the reference: BatchNorm folding, the fast pools and elementwise
-/// steps on random shapes with tails, and every variant at batch 2 on the fixture weights and input, stage by
-/// stage, under the tolerance rule with K from the model's cost table.
+/// OSNet through the fused execution plan (<see cref="OSNetPlan"/>) against the reference modules: BatchNorm
+/// folding, the fast pools and elementwise steps on random shapes with tails, every variant at batch 2 on the
+/// fixture weights and input stage by stage, and PyTorch's own checkpoint files (zip, legacy, safetensors), under
+/// the tolerance rule with K from the model's cost table.
 /// </summary>
 [TestFixture]
 public class OSNetFastTests
@@ -20,19 +23,16 @@ public class OSNetFastTests
     private static Tensor Copy(Tensor t) => new(t.Shape, (float[])t.Data.Clone());
 
     /// <summary>Random BN statistics: gamma and beta around 1 and 0, var in [0.5, 1.5).</summary>
-    private static BatchNorm2d RandomBn(int channels, int seed)
+    private static void RandomiseBn(BatchNorm2d bn, int seed)
     {
-        var bn = new BatchNorm2d(channels);
         var r = new Random(seed);
-        for (int c = 0; c < channels; c++)
+        for (int c = 0; c < bn.NumFeatures; c++)
         {
             bn.Weight.Data[c] = (float)(0.5 + r.NextDouble());
             bn.Bias.Data[c] = (float)(r.NextDouble() - 0.5);
             bn.RunningMean.Data[c] = (float)(r.NextDouble() - 0.5);
             bn.RunningVar.Data[c] = (float)(0.5 + r.NextDouble());
         }
-
-        return bn;
     }
 
     // (C_in, C_out, k, stride, groups, bias, H, W)
@@ -55,7 +55,8 @@ public class OSNetFastTests
             Tensor.Random(2, cout).Data.CopyTo(conv.Bias.Data, 0);
         }
 
-        BatchNorm2d bn = RandomBn(cout, 3);
+        var bn = new BatchNorm2d(cout);
+        RandomiseBn(bn, 3);
         Tensor x = Tensor.Random(4, 2, cin, h, w);
         Tensor expected = bn.Forward(conv.Forward(x)); // the reference: conv, then BN
         long kk = conv.ReductionLength + 1;            // the BN adds one step, as the cost table counts it
@@ -64,32 +65,43 @@ public class OSNetFastTests
         Tensor naiveFolded = Conv.Conv2d(x, new Tensor(conv.Weight.Shape, fw), new Tensor([cout], fb), conv.Options);
         Close.Assert(naiveFolded, expected, kk, "reference conv with folded weights");
 
-        conv.Implementation = Implementation.Fast;
         var fused = new FusedConv(conv, bn, relu: false);
-        Close.Assert(fused.Forward(x), expected, kk, "fast folded conv");
+        Tensor y = Tensor.Zeros(expected.Shape);
+        fused.Run(x, y, threads: 2);
+        Close.Assert(y, expected, kk, "fast folded conv");
 
         var fusedRelu = new FusedConv(conv, bn, relu: true);
-        Close.Assert(fusedRelu.Forward(x), Ops.Relu.Forward(expected), kk + 1, "fast folded conv + relu");
+        fusedRelu.Run(x, y, threads: 1);
+        Close.Assert(y, Ops.Relu.Forward(expected), kk + 1, "fast folded conv + relu");
+
+        if (groups * 1 != cin || cin == 1)
+        {
+            // The residual epilogue (GEMM kernels only): relu(conv(x) + r) with the add in the store.
+            Tensor r = Tensor.Random(5, expected.Shape);
+            fused.Run(x, y, threads: 2, residual: r, relu: true);
+            Close.Assert(y, Ops.Relu.Forward(Ops.Add.Forward(expected, r)), kk + 2, "fast folded conv + residual + relu");
+        }
     }
 
     [Test]
-    public void Folding_follows_a_new_state_dict()
+    public void A_plan_is_a_snapshot_of_the_weights_it_was_fused_from()
     {
-        var layer = new Conv1x1Linear(4, 5);
-        Tensor x = Tensor.Random(9, 1, 4, 3, 3);
-        foreach (Conv2d c in new[] { layer.Conv })
+        const string variant = "osnet_x0_25";
+        OSNet model = Build(variant);
+        Tensor x = Tensor.Random(9, 1, 3, 64, 32);
+        OSNetPlan before = OSNetPlan.Fuse(model, new PlanOptions { Threads = 1 });
+        Tensor first = before.Forward(x);
+        var sd = model.StateDict().ToDictionary(p => p.Key, p => Tensor.Random(11, p.Value.Shape));
+        foreach (var key in sd.Keys.Where(k => k.EndsWith("running_var", StringComparison.Ordinal)).ToList())
         {
-            c.Implementation = Implementation.Fast;
+            sd[key] = new Tensor(sd[key].Shape, sd[key].Data.Select(v => 1 + Math.Abs(v)).ToArray());
         }
 
-        Tensor first = Copy(layer.Forward(x));
-        var sd = layer.StateDict().ToDictionary(p => p.Key, p => Tensor.Random(11, p.Value.Shape));
-        sd["bn.running_var"] = new Tensor([5], [1, 2, 3, 4, 5]);
-        layer.LoadStateDict(sd);
-        Tensor second = layer.Forward(x);
-        Assert.That(second.Data, Is.Not.EqualTo(first.Data), "new weights change the output");
-        layer.Conv.Implementation = Implementation.Naive;
-        Close.Assert(second, layer.Forward(x), 5, "the fast output after a reload");
+        model.LoadStateDict(sd);
+        Assert.That(before.Forward(x).Data, Is.EqualTo(first.Data), "the old plan keeps the weights it was fused from");
+        Tensor after = OSNetPlan.Fuse(model).Forward(x);
+        Assert.That(after.Data, Is.Not.EqualTo(first.Data), "new weights change the output of a new plan");
+        Close.Assert(after, model.Forward(x), CostTableK(model, x), "a plan fused after a reload");
     }
 
     public static IEnumerable<int> Widths => Enumerable.Range(1, 2 * V + 1);
@@ -136,31 +148,142 @@ public class OSNetFastTests
         }
     }
 
-    public static IEnumerable<string> AllVariants => Variants;
+    /// <summary>The gate's vector loops against the reference ChannelGate, at every channel count around the vector width.</summary>
+    [TestCaseSource(nameof(Widths))]
+    public void Fused_gate_equals_the_reference_gate(int hiddenUnits)
+    {
+        int channels = 16 * hiddenUnits;
+        var gate = new ChannelGate(channels);
+        foreach (var (name, t) in gate.NamedTensors())
+        {
+            Tensor r = Tensor.Random(name.Length + channels, t.Shape);
+            for (int i = 0; i < t.Length; i++)
+            {
+                t.Data[i] = r.Data[i] / MathF.Sqrt(t.Length / t.Shape[0]);
+            }
+        }
 
-    [TestCaseSource(nameof(AllVariants))]
-    public void Fast_osnet_equals_naive_at_batch_2(string variant)
+        Tensor x = Tensor.Random(channels, 2, channels, 3, V + 1);
+        Tensor expected = gate.Forward(x);
+        var fused = new FusedGate(gate);
+        float[] gates = new float[2 * channels], hidden = new float[2 * hiddenUnits];
+        fused.Gates(x, gates, hidden);
+        var y = Tensor.Zeros(x.Shape);
+        FastElementwise.GateAccumulate(x, gates, y, first: true);
+        // The path to each value: a mean over H*W, fc1's C products, fc2's C/16, the sigmoid and the product.
+        Close.Assert(y, expected, (3 * (V + 1)) + channels + hiddenUnits + 2, $"gate of {channels} channels");
+    }
+
+    public static IEnumerable<TestCaseData> VariantsAndThreads() =>
+        Variants.SelectMany(v => new[] { 1, 2 }.Select(t => new TestCaseData(v, t).SetArgDisplayNames(v, $"{t} threads")));
+
+    [TestCaseSource(nameof(VariantsAndThreads))]
+    public void Plan_equals_the_reference_at_batch_2(string variant, int threads)
     {
         Run naive = RunOf(variant); // the reference forward of the golden tests (batch 2, fixture input)
-        OSNet model = Build(variant);
-        model.UseImplementation(Implementation.Fast);
+        OSNetPlan plan = OSNetPlan.Fuse(Build(variant), new PlanOptions { Threads = threads });
         Tensor x = Read(Manifest.GetProperty("input").GetProperty("file").GetString()!);
         var recorder = new ActivationRecorder(name => Stages.Contains(name));
-        Tensor y = model.Forward(x, recorder);
-        var stages = recorder.Items.ToDictionary(p => p.Key, p => Copy(p.Value));
+        Tensor y = plan.Forward(x, recorder);
+        var stages = recorder.Items.ToDictionary(p => p.Key, p => p.Value);
         foreach (var (name, expected) in naive.Activations)
         {
             long k = naive.Table.RowsOf(name).Single().Reduction;
-            AssertClose($"{variant} fast {name}", stages[name], expected, k);
+            AssertClose($"{variant} plan {name}", stages[name], expected, k);
         }
 
         long kOut = naive.Table.Output.Reduction;
-        AssertClose($"{variant} fast output", y, naive.Output, kOut);
+        AssertClose($"{variant} plan output", y, naive.Output, kOut);
 
-        // Steady state: the second forward reuses every buffer and gives the same bits; the first output is not overwritten.
-        Tensor yCopy = Copy(y);
-        Tensor y2 = model.Forward(x);
-        Assert.That(y2.Data, Is.EqualTo(yCopy.Data), "a second fast forward gives the same result");
-        Assert.That(y.Data, Is.EqualTo(yCopy.Data), "the returned feature is not a reused buffer");
+        // Without a capture conv3 takes the residual add in its store: the same values within the rule.
+        Tensor fused = plan.Forward(x);
+        AssertClose($"{variant} plan output, residual fused", fused, naive.Output, kOut);
+
+        // Steady state: a second forward reuses every buffer and gives the same bits; the first output is its own.
+        Tensor yCopy = Copy(fused);
+        Tensor y2 = plan.Forward(x);
+        Assert.That(y2.Data, Is.EqualTo(yCopy.Data), "a second forward gives the same result");
+        Assert.That(fused.Data, Is.EqualTo(yCopy.Data), "the returned feature is not a reused buffer");
     }
+
+    [Test]
+    public void Plan_reports_every_materialised_module_under_the_reference_names()
+    {
+        const string variant = "osnet_x0_25";
+        OSNet model = Build(variant);
+        Tensor x = Tensor.Random(3, 1, 3, 64, 32);
+        var reference = new ActivationRecorder();
+        model.Forward(x, reference);
+        var planned = new ActivationRecorder();
+        OSNetPlan plan = OSNetPlan.Fuse(model, new PlanOptions { Threads = 2 });
+        plan.Forward(x, planned);
+
+        var referenceKeys = reference.Items.Select(p => p.Key).ToHashSet();
+        var plannedKeys = planned.Items.Select(p => p.Key).ToList();
+        Assert.That(plannedKeys, Is.Unique);
+        Assert.That(plannedKeys.Where(k => !referenceKeys.Contains(k)), Is.Empty, "the plan reports only names the reference has");
+
+        // What the plan does not report is exactly what its fused groups say they hide.
+        var missing = referenceKeys.Except(plannedKeys).ToList();
+        string hidden = string.Join("\n", plan.Fusions);
+        foreach (string key in missing)
+        {
+            string name = key.Split('@')[0];
+            string parent = name[..name.LastIndexOf('.')];
+            Assert.That(hidden.Contains(name + ",", StringComparison.Ordinal) || hidden.Contains(name + " not", StringComparison.Ordinal)
+                || hidden.Contains(parent + "'s children", StringComparison.Ordinal), $"{key} is neither reported nor listed as fused");
+        }
+
+        var table = Learn.Analysis.CostTable.For(model, 64, 32);
+        var calls = new Dictionary<string, int>();
+        foreach (var (key, value) in planned.Items)
+        {
+            string name = key.Split('@')[0];
+            calls[name] = calls.GetValueOrDefault(name) + 1;
+            long k = table.RowsOf(name).ElementAt(calls[name] - 1).Reduction;
+            Close.Assert(value, reference[key], k, $"activation {key}");
+        }
+    }
+
+    [Test]
+    public void Concurrent_forwards_on_one_plan_give_the_same_features()
+    {
+        OSNet model = Build("osnet_x0_25");
+        OSNetPlan plan = OSNetPlan.Fuse(model, new PlanOptions { Threads = 2 });
+        Tensor[] inputs = Enumerable.Range(0, 4).Select(i => Tensor.Random(50 + i, 2, 3, 64, 32)).ToArray();
+        Tensor[] alone = inputs.Select(plan.Forward).ToArray();
+        var together = new Tensor[inputs.Length * 3];
+        Parallel.For(0, together.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i => together[i] = plan.Forward(inputs[i % inputs.Length]));
+        for (int i = 0; i < together.Length; i++)
+        {
+            Assert.That(together[i].Data, Is.EqualTo(alone[i % inputs.Length].Data), $"forward {i} run concurrently");
+        }
+    }
+
+    public static IEnumerable<string> CheckpointFiles => ["osnet_x0_25.pth", "osnet_x0_25_legacy.pth", "osnet_x0_5_fp16.pth", "safetensors"];
+
+    /// <summary>PyTorch's own checkpoint bytes (zip, legacy, fp16) and a safetensors file give the same features through the plan as through the reference.</summary>
+    [TestCaseSource(nameof(CheckpointFiles))]
+    public void Checkpoints_give_the_same_features_through_the_plan(string file)
+    {
+        string variant = file == "safetensors" ? "osnet_x0_75" : file.StartsWith("osnet_x0_5", StringComparison.Ordinal) ? "osnet_x0_5" : "osnet_x0_25";
+        OSNet model;
+        if (file == "safetensors")
+        {
+            model = BuildFromCheckpoint(variant);
+        }
+        else
+        {
+            StateDict stateDict = Checkpoint.Load(Path.Combine(Root, file));
+            model = OSNet.Create(variant, stateDict["classifier.weight"].Size(0));
+            model.LoadStateDict(stateDict);
+        }
+
+        Tensor x = Read(Manifest.GetProperty("input").GetProperty("file").GetString()!);
+        Tensor expected = model.Forward(x);
+        Tensor y = OSNetPlan.Fuse(model, new PlanOptions { Threads = 2 }).Forward(x);
+        AssertClose($"{file}: plan against reference", y, expected, CostTableK(model, x));
+    }
+
+    private static long CostTableK(OSNet model, Tensor x) => Learn.Analysis.CostTable.For(model, x.Size(2), x.Size(3), batch: x.Size(0)).Output.Reduction;
 }

@@ -11,8 +11,8 @@ namespace Learn.Ops.Fast;
 /// <c>y[n, co, oh, ow] = b[co] + sum over th, tw of w[co, 0, th, tw] * xpad[n, co / mult, oh*sh + th*dh, ow*sw + tw*dw]</c>.
 /// </summary>
 /// <remarks>
-/// Each input plane is first copied into a per-thread buffer that holds it already padded (by the padding
-/// mode) and split into sw column phases: phase q holds padded columns q, q+sw, q+2sw, ... So the input of
+/// Each input plane is first copied into a per-thread buffer (<see cref="PaddedPlane"/>, shared with the indirect
+/// kernel) that holds it already padded (by the padding mode) and split into sw column phases: phase q holds padded columns q, q+sw, q+2sw, ... So the input of
 /// output columns ow .. ow+V-1 under tap tw is one contiguous vector load at phase (tw*dw) % sw, offset
 /// ow + (tw*dw) / sw, for any stride; the border needs no test in the inner loop, and rows are padded to
 /// whole vectors so the last, partial vector of a row reads inside the buffer. That copy also serves all
@@ -25,12 +25,12 @@ internal static unsafe class DepthwiseConv
         g.InPerGroup == 1 && g.Axes[0] is { Input: 1, Kernel: 1, PadBefore: 0, PadAfter: 0 };
 
     /// <summary>y = conv(x, w) + b for a geometry where <see cref="Applies"/> holds.</summary>
-    public static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, PaddingMode mode, bool relu)
+    public static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, PaddingMode mode, bool relu, int threads = 0)
     {
         var p = new Plan(g);
         int items = g.Batch * g.InChannels;
         long macs = (long)g.Batch * g.OutChannels * p.OutH * p.OutW * p.KH * p.KW;
-        Parallelism.For(items, macs, (start, end) =>
+        Parallelism.For(threads, items, macs, (start, end) =>
         {
             float[] plane = Workspace.Plane(p.PlaneLength);
             fixed (float* px = x, pw = w, py = y, pp = plane)
@@ -38,7 +38,7 @@ internal static unsafe class DepthwiseConv
                 for (int item = start; item < end; item++)
                 {
                     int n = item / g.InChannels, c = item % g.InChannels;
-                    FillPlane(p, px + ((long)item * p.InH * p.InW), pp, mode);
+                    PaddedPlane.Fill(g, 1, p.Rows, p.RowLength, mode, px + ((long)item * p.InH * p.InW), pp);
                     for (int m = 0; m < p.Multiplier; m++)
                     {
                         int co = (c * p.Multiplier) + m;
@@ -69,9 +69,8 @@ internal static unsafe class DepthwiseConv
         public Plan(ConvGeometry g)
         {
             ConvAxis ah = g.Axes[1], aw = g.Axes[2];
-            (InH, KH, SH, DH, PadTop, OutH) = (ah.Input, ah.Kernel, ah.Stride, ah.Dilation, ah.PadBefore, ah.Output);
-            (InW, KW, SW, DW, PadLeft, OutW) = (aw.Input, aw.Kernel, aw.Stride, aw.Dilation, aw.PadBefore, aw.Output);
-            PaddedW = aw.Input + aw.PadBefore + aw.PadAfter;
+            (InH, KH, SH, DH, OutH) = (ah.Input, ah.Kernel, ah.Stride, ah.Dilation, ah.Output);
+            (InW, KW, SW, DW, OutW) = (aw.Input, aw.Kernel, aw.Stride, aw.Dilation, aw.Output);
             Multiplier = g.OutPerGroup;
             // 512-bit vectors along the width when the GEMM uses them too and a row fills one (3x3 only).
             Lanes = PackedGemm.Wide && KH == 3 && KW == 3 && OutW > Vector<float>.Count ? 16 : Vector<float>.Count;
@@ -95,15 +94,12 @@ internal static unsafe class DepthwiseConv
         public int KH { get; }
         public int SH { get; }
         public int DH { get; }
-        public int PadTop { get; }
         public int OutH { get; }
         public int InW { get; }
         public int KW { get; }
         public int SW { get; }
         public int DW { get; }
-        public int PadLeft { get; }
         public int OutW { get; }
-        public int PaddedW { get; }
         public int Multiplier { get; }
 
         /// <summary>Floats per vector of the plane kernel.</summary>
@@ -122,116 +118,6 @@ internal static unsafe class DepthwiseConv
 
         /// <summary>Offset of tap (th, tw) in the buffer, relative to output row 0, column 0.</summary>
         public int[] TapOffsets { get; }
-    }
-
-    /// <summary>buffer[(q*Rows + r)*RowLength + i] = xpad[r, i*sw + q], zero past the padded width.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FillPlane(Plan p, float* x, float* buffer, PaddingMode mode)
-    {
-        if (p.SW == 1 && mode == PaddingMode.Zeros)
-        {
-            FillPlaneZeroPadded(p, x, buffer);
-            return;
-        }
-
-        for (int q = 0; q < p.SW; q++)
-        {
-            for (int r = 0; r < p.Rows; r++)
-            {
-                float* dst = buffer + ((((long)q * p.Rows) + r) * p.RowLength);
-                int ih = PaddingModes.SourceIndex(r - p.PadTop, p.InH, mode);
-                if (ih < 0)
-                {
-                    new Span<float>(dst, p.RowLength).Clear();
-                    continue;
-                }
-
-                float* src = x + ((long)ih * p.InW);
-                if (p.SW == 1)
-                {
-                    // Interior: one copy; the padded columns on either side by the padding mode.
-                    int lo = Math.Min(p.PadLeft, p.RowLength), hi = Math.Min(p.PadLeft + p.InW, p.RowLength);
-                    for (int i = 0; i < lo; i++)
-                    {
-                        dst[i] = Padded(src, i, p, mode);
-                    }
-
-                    new ReadOnlySpan<float>(src, hi - lo).CopyTo(new Span<float>(dst + lo, hi - lo));
-                    for (int i = hi; i < p.RowLength; i++)
-                    {
-                        dst[i] = Padded(src, i, p, mode);
-                    }
-                }
-                else
-                {
-                    for (int i = 0; i < p.RowLength; i++)
-                    {
-                        dst[i] = Padded(src, (i * p.SW) + q, p, mode);
-                    }
-                }
-            }
-        }
-    }
-
-    /// <summary>The common case of <see cref="FillPlane"/> (stride 1, zero padding): zeros around a vector copy of each row.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FillPlaneZeroPadded(Plan p, float* x, float* buffer)
-    {
-        int v = Vector<float>.Count;
-        int left = Math.Min(p.PadLeft, p.RowLength);
-        int count = Math.Min(p.InW, p.RowLength - left);
-        for (int r = 0; r < p.Rows; r++)
-        {
-            float* dst = buffer + ((long)r * p.RowLength);
-            int ih = r - p.PadTop;
-            if ((uint)ih >= (uint)p.InH)
-            {
-                new Span<float>(dst, p.RowLength).Clear();
-                continue;
-            }
-
-            float* src = x + ((long)ih * p.InW);
-            for (int i = 0; i < left; i++)
-            {
-                dst[i] = 0f;
-            }
-
-            float* d = dst + left;
-            int j = 0;
-            for (; j + v <= count; j += v)
-            {
-                *(Vector<float>*)(d + j) = *(Vector<float>*)(src + j);
-            }
-
-            for (; j < count; j++)
-            {
-                d[j] = src[j];
-            }
-
-            for (int i = left + count; i < p.RowLength; i++)
-            {
-                dst[i] = 0f;
-            }
-        }
-    }
-
-    /// <summary>The value at padded column <paramref name="col"/> of an input row.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Padded(float* row, int col, Plan p, PaddingMode mode)
-    {
-        if (col >= p.PaddedW)
-        {
-            return 0f; // beyond the padding: only read for output columns past OutW, which are discarded
-        }
-
-        int iw = col - p.PadLeft;
-        if ((uint)iw < (uint)p.InW)
-        {
-            return row[iw];
-        }
-
-        iw = PaddingModes.SourceIndex(iw, p.InW, mode);
-        return iw < 0 ? 0f : row[iw];
     }
 
     /// <summary>Any kernel size: taps in a loop over precomputed offsets.</summary>

@@ -16,14 +16,15 @@ public static class FastPool
     /// Max pooling with a square window (any kernel, stride, padding; dilation 1, floor mode) into <paramref name="y"/>
     /// [N, C, outH, outW]. Per output row: the max over the window's input rows, whole rows at a time in vectors,
     /// then the max over each window's columns of that row. A NaN input is not guaranteed to propagate.
+    /// <paramref name="threads"/>: 0 for <see cref="Parallelism.Threads"/>.
     /// </summary>
-    public static void MaxPool2d(Tensor x, int kernel, int stride, int padding, Tensor y)
+    public static void MaxPool2d(Tensor x, int kernel, int stride, int padding, Tensor y, int threads = 0)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(y);
         var (planes, h, w, oh, ow) = Check(x, y, kernel, stride, padding);
         float[] xs = x.Data, ys = y.Data;
-        Parallelism.For(planes, (long)planes * oh * w * kernel * 4, (p0, p1) =>
+        Parallelism.For(threads, planes, (long)planes * oh * w * kernel * 4, (p0, p1) =>
         {
             float[] rowMax = new float[w];
             for (int p = p0; p < p1; p++)
@@ -54,15 +55,15 @@ public static class FastPool
         });
     }
 
-    /// <summary>Average pooling with a square window, no padding, floor mode, into <paramref name="y"/>: the mean of k*k values (rows summed first, in vectors).</summary>
-    public static void AvgPool2d(Tensor x, int kernel, int stride, Tensor y)
+    /// <summary>Average pooling with a square window, no padding, floor mode, into <paramref name="y"/>: the mean of k*k values (rows summed first, in vectors); <paramref name="threads"/> as for max pooling.</summary>
+    public static void AvgPool2d(Tensor x, int kernel, int stride, Tensor y, int threads = 0)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(y);
         var (planes, h, w, oh, ow) = Check(x, y, kernel, stride, 0);
         float[] xs = x.Data, ys = y.Data;
         float inv = 1f / (kernel * kernel);
-        Parallelism.For(planes, (long)planes * oh * w * kernel * 4, (p0, p1) =>
+        Parallelism.For(threads, planes, (long)planes * oh * w * kernel * 4, (p0, p1) =>
         {
             float[] rowSum = new float[w];
             for (int p = p0; p < p1; p++)

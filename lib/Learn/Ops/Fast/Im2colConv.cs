@@ -32,11 +32,18 @@ internal readonly unsafe struct Im2colConv : IPanelSource
     }
 
     /// <summary>y = conv(x, w) + b for any geometry.</summary>
-    public static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, PaddingMode mode, bool relu)
+    public static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, PaddingMode mode, bool relu, int threads = 0)
+    {
+        using var packed = PackedWeights.Pack(g.Groups, g.OutPerGroup, g.ReductionLength, w, b, pooled: true);
+        Forward(g, x, packed, y, mode, relu, null, threads);
+    }
+
+    /// <summary>The same with the weights packed beforehand, and an optional residual added before the ReLU.</summary>
+    public static void Forward(ConvGeometry g, float[] x, PackedWeights a, float[] y, PaddingMode mode, bool relu, float[]? residual, int threads)
     {
         int positions = g.Axes[0].Output * g.Axes[1].Output * g.Axes[2].Output;
         var source = new Im2colConv(g, x, mode);
-        PackedGemm.Run(g.Batch, g.Groups, g.OutPerGroup, g.ReductionLength, positions, w, b, y, source, relu);
+        PackedGemm.Run(g.Batch, positions, a, y, source, relu, residual, threads);
     }
 
     /// <inheritdoc />

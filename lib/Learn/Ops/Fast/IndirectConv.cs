@@ -37,14 +37,26 @@ internal readonly unsafe struct IndirectConv : IPanelSource
     {
         int ow = g.Axes[2].Output, nr = PackedGemm.NR;
         int chunks = (ow + nr - 1) / nr;
+        return chunks * nr * 4 <= ow * 5 && Fits(g);
+    }
+
+    /// <summary>True when the padded copy and its offsets fit an int: then this kernel computes <paramref name="g"/> (any other shape, when forced).</summary>
+    public static bool Fits(ConvGeometry g)
+    {
         var layout = new Layout(g);
-        return chunks * nr * 4 <= ow * 5
-            && layout.ChannelStride * g.InPerGroup < int.MaxValue / 2
+        return layout.ChannelStride * g.InPerGroup < int.MaxValue / 2
             && layout.ChannelStride * g.InChannels * g.Batch < int.MaxValue / 2;
     }
 
     /// <summary>y = conv(x, w) + b for a geometry where <see cref="Applies"/> holds.</summary>
-    public static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, PaddingMode mode, bool relu)
+    public static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, PaddingMode mode, bool relu, int threads = 0)
+    {
+        using var packed = PackedWeights.Pack(g.Groups, g.OutPerGroup, g.ReductionLength, w, b, pooled: true);
+        Forward(g, x, packed, y, mode, relu, null, threads);
+    }
+
+    /// <summary>The same with the weights packed beforehand, and an optional residual added before the ReLU.</summary>
+    public static void Forward(ConvGeometry g, float[] x, PackedWeights a, float[] y, PaddingMode mode, bool relu, float[]? residual, int threads)
     {
         var l = new Layout(g);
         long size = (long)g.Batch * g.InChannels * l.ChannelStride;
@@ -57,15 +69,15 @@ internal readonly unsafe struct IndirectConv : IPanelSource
             fixed (int* po = offsets)
             {
                 nint xp = (nint)px, bp = (nint)pb;
-                Parallelism.For(g.Batch * g.InChannels, size * 4, (start, end) =>
+                Parallelism.For(threads, g.Batch * g.InChannels, size * 4, (start, end) =>
                 {
                     for (int plane = start; plane < end; plane++)
                     {
-                        FillChannel(l, g, mode, (float*)xp + ((long)plane * l.InputChannelSize), (float*)bp + ((long)plane * l.ChannelStride));
+                        PaddedPlane.Fill(g, l.DRows, l.HRows, l.RowLength, mode, (float*)xp + ((long)plane * l.InputChannelSize), (float*)bp + ((long)plane * l.ChannelStride));
                     }
                 });
                 var source = new IndirectConv(pb, po, l);
-                PackedGemm.Run(g.Batch, g.Groups, g.OutPerGroup, g.ReductionLength, l.Positions, w, b, y, source, relu);
+                PackedGemm.Run(g.Batch, l.Positions, a, y, source, relu, residual, threads);
             }
         }
         finally
@@ -94,79 +106,6 @@ internal readonly unsafe struct IndirectConv : IPanelSource
         long channel = ((long)n * _l.InChannels) + ((long)group * _l.InPerGroup);
         offsets = _offsets;
         return _buffer + (channel * _l.ChannelStride) + ((((long)od * _l.SD * _l.HRows) + ((long)oh * _l.SH)) * _l.RowLength) + ow0;
-    }
-
-    /// <summary>Copies one input channel into its padded, phase-split layout.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FillChannel(Layout l, ConvGeometry g, PaddingMode mode, float* x, float* dst)
-    {
-        ConvAxis ad = g.Axes[0], ah = g.Axes[1], aw = g.Axes[2];
-        int v = Vector<float>.Count;
-        for (int q = 0; q < l.SW; q++)
-        {
-            for (int pd = 0; pd < l.DRows; pd++)
-            {
-                int id = PaddingModes.SourceIndex(pd - ad.PadBefore, ad.Input, mode);
-                for (int ph = 0; ph < l.HRows; ph++, dst += l.RowLength)
-                {
-                    int ih = PaddingModes.SourceIndex(ph - ah.PadBefore, ah.Input, mode);
-                    if (id < 0 || ih < 0)
-                    {
-                        new Span<float>(dst, l.RowLength).Clear();
-                        continue;
-                    }
-
-                    float* src = x + ((((long)id * ah.Input) + ih) * aw.Input);
-                    if (mode == PaddingMode.Zeros)
-                    {
-                        // i reads input column i*sw + q - padLeft: inside the row for i in [lo, hi), zero elsewhere.
-                        int shift = aw.PadBefore - q;
-                        int lo = Math.Clamp(shift <= 0 ? 0 : (shift + l.SW - 1) / l.SW, 0, l.RowLength);
-                        int hi = Math.Clamp((aw.Input + shift + l.SW - 1) / l.SW, lo, l.RowLength);
-                        for (int i = 0; i < lo; i++)
-                        {
-                            dst[i] = 0f;
-                        }
-
-                        float* from = src + ((lo * l.SW) - shift);
-                        if (l.SW == 1)
-                        {
-                            int j = 0, count = hi - lo;
-                            for (; j + v <= count; j += v)
-                            {
-                                *(Vector<float>*)(dst + lo + j) = *(Vector<float>*)(from + j);
-                            }
-
-                            for (; j < count; j++)
-                            {
-                                dst[lo + j] = from[j];
-                            }
-                        }
-                        else
-                        {
-                            for (int i = lo; i < hi; i++, from += l.SW)
-                            {
-                                dst[i] = *from;
-                            }
-                        }
-
-                        for (int i = hi; i < l.RowLength; i++)
-                        {
-                            dst[i] = 0f;
-                        }
-
-                        continue;
-                    }
-
-                    for (int i = 0; i < l.RowLength; i++)
-                    {
-                        int col = (i * l.SW) + q; // padded column
-                        int iw = col >= l.PaddedW ? -1 : PaddingModes.SourceIndex(col - aw.PadBefore, aw.Input, mode);
-                        dst[i] = iw < 0 ? 0f : src[iw];
-                    }
-                }
-            }
-        }
     }
 
     /// <summary>The sizes of the padded, phase-split buffer.</summary>

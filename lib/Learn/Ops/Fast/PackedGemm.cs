@@ -69,79 +69,30 @@ internal static unsafe class PackedGemm
         cols = Math.Min(NR, positions - j0);
     }
 
-    /// <summary>Runs C = A*B + bias for every image and group of a convolution.</summary>
-    /// <param name="batch">N, the number of images.</param>
-    /// <param name="groups">G.</param>
-    /// <param name="m">Output channels per group (rows of A and C).</param>
-    /// <param name="k">Reduction length.</param>
-    /// <param name="n">Output positions per channel (columns of B and C).</param>
-    /// <param name="w">Weights, [G*m, k] row-major.</param>
-    /// <param name="bias">Bias of length G*m, or null.</param>
-    /// <param name="y">Output, [batch, G*m, n].</param>
-    /// <param name="source">Fills the B panels.</param>
-    /// <param name="relu">Fuse a ReLU into the store.</param>
-    public static void Run<TSource>(int batch, int groups, int m, int k, int n, float[] w, float[]? bias, float[] y, TSource source, bool relu)
+    /// <summary>
+    /// Runs C = A*B + bias [+ residual] [then ReLU] with A packed beforehand (<see cref="PackedWeights.Pack"/>):
+    /// an execution plan packs each layer's weights once. <paramref name="residual"/>, when given, has C's
+    /// layout and is added to each finished sum before the ReLU (the residual add of a bottleneck block).
+    /// </summary>
+    public static void Run<TSource>(int batch, int n, PackedWeights a, float[] y, TSource source, bool relu, float[]? residual, int threads)
         where TSource : IPanelSource
     {
-        int nr = NR;
-        int mPanels = (m + MR - 1) / MR;
-        int packedPerGroup = mPanels * MR * k;
-        int biasPerGroup = mPanels * MR;
-        float[] packedA = ArrayPool<float>.Shared.Rent(groups * (packedPerGroup + biasPerGroup));
-        try
-        {
-            PackWeights(groups, m, k, w, bias, packedA, packedPerGroup, biasPerGroup);
-            int nPanels = source.Panels;
-            int items = batch * groups * nPanels;
-            long macs = (long)batch * groups * m * k * n;
-            Parallelism.For(items, macs, (start, end) =>
-                RunPanels(start, end, nPanels, groups, m, k, n, packedA, packedPerGroup, biasPerGroup, y, source, relu));
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(packedA);
-        }
-    }
-
-    /// <summary>
-    /// Packs A into MR-row panels, panel[k*MR + r] = A[p*MR + r, k] (rows past m are zero), all groups one after
-    /// the other, followed by each group's bias padded to whole panels.
-    /// </summary>
-    private static void PackWeights(int groups, int m, int k, float[] w, float[]? bias, float[] packed, int packedPerGroup, int biasPerGroup)
-    {
-        int biasStart = groups * packedPerGroup;
-        for (int g = 0; g < groups; g++)
-        {
-            Span<float> dst = packed.AsSpan(g * packedPerGroup, packedPerGroup);
-            for (int row = 0; row < packedPerGroup / k; row++)
-            {
-                int panel = row / MR, r = row % MR;
-                int src = ((g * m) + row) * k;
-                for (int kk = 0; kk < k; kk++)
-                {
-                    dst[(panel * MR * k) + (kk * MR) + r] = row < m ? w[src + kk] : 0f;
-                }
-            }
-
-            for (int row = 0; row < biasPerGroup; row++)
-            {
-                packed[biasStart + (g * biasPerGroup) + row] = row < m && bias is not null ? bias[(g * m) + row] : 0f;
-            }
-        }
+        int nPanels = source.Panels;
+        int items = batch * a.Groups * nPanels;
+        long macs = (long)batch * a.Groups * a.M * a.K * n;
+        Parallelism.For(threads, items, macs, (start, end) => RunPanels(start, end, nPanels, n, a, y, source, relu, residual));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunPanels<TSource>(int start, int end, int nPanels, int groups, int m, int k, int n, float[] packedA,
-        int packedPerGroup, int biasPerGroup, float[] y, TSource source, bool relu)
+    private static void RunPanels<TSource>(int start, int end, int nPanels, int n, PackedWeights a, float[] y, TSource source, bool relu, float[]? residual)
         where TSource : IPanelSource
     {
-        int nr = NR;
+        int nr = NR, k = a.K, m = a.M, groups = a.Groups;
         float[] panel = Workspace.Panel(k * nr);
         float[] tile = Workspace.Tile(MR * nr);
         int[] packedOffsets = Workspace.PackedOffsets(k, nr);
-        int biasStart = groups * packedPerGroup;
         int cout = groups * m;
-        fixed (float* pa = packedA, scratch = panel, pt = tile, py = y)
+        fixed (float* pa = a.Data, scratch = panel, pt = tile, py = y, pr = residual)
         fixed (int* po = packedOffsets)
         {
             for (int item = start; item < end; item++)
@@ -151,23 +102,36 @@ internal static unsafe class PackedGemm
                 int g = gi % groups, img = gi / groups;
                 source.Columns(jp, out int j0, out int cols);
                 float* pb = source.Rows(img, g, jp, cols, scratch, po, out int* offsets);
-                float* aGroup = pa + ((long)g * packedPerGroup);
-                float* biasGroup = pa + biasStart + ((long)g * biasPerGroup);
+                float* aGroup = pa + ((long)g * a.PerGroup);
+                float* biasGroup = pa + a.BiasStart + ((long)g * a.BiasPerGroup);
                 for (int p = 0; p * MR < m; p++)
                 {
                     int rows = Math.Min(MR, m - (p * MR));
-                    float* c = py + ((((long)img * cout) + (g * m) + (p * MR)) * n) + j0;
+                    long at = ((((long)img * cout) + (g * m) + (p * MR)) * n) + j0;
+                    float* c = py + at;
+                    float* r = pr == null ? null : pr + at;
                     if (rows == MR && cols == nr)
                     {
-                        Kernel(k, aGroup + ((long)p * MR * k), pb, offsets, c, n, biasGroup + (p * MR), relu);
+                        Kernel(k, aGroup + ((long)p * MR * k), pb, offsets, c, n, biasGroup + (p * MR), relu, r);
                     }
                     else
                     {
                         // Edge tile: compute the whole tile into scratch, store only what lies inside C.
-                        Kernel(k, aGroup + ((long)p * MR * k), pb, offsets, pt, nr, biasGroup + (p * MR), relu);
-                        for (int r = 0; r < rows; r++)
+                        Kernel(k, aGroup + ((long)p * MR * k), pb, offsets, pt, nr, biasGroup + (p * MR), relu && r == null, null);
+                        for (int row = 0; row < rows; row++)
                         {
-                            new ReadOnlySpan<float>(pt + (r * nr), cols).CopyTo(new Span<float>(c + ((long)r * n), cols));
+                            float* from = pt + (row * nr), to = c + ((long)row * n);
+                            if (r == null)
+                            {
+                                new ReadOnlySpan<float>(from, cols).CopyTo(new Span<float>(to, cols));
+                                continue;
+                            }
+
+                            float* add = r + ((long)row * n);
+                            for (int t = 0; t < cols; t++)
+                            {
+                                to[t] = Simd.Finish(from[t] + add[t], relu);
+                            }
                         }
                     }
                 }
@@ -176,16 +140,16 @@ internal static unsafe class PackedGemm
     }
 
     /// <summary>
-    /// The micro-kernel: c[r, 0..NR) = bias[r] + sum over kk of a[kk*MR + r] * b[offsets[kk] + 0..NR), for
-    /// r &lt; MR, with the 6 x 2 vector accumulators held in registers.
+    /// The micro-kernel: c[r, 0..NR) = bias[r] + sum over kk of a[kk*MR + r] * b[offsets[kk] + 0..NR)
+    /// [+ residual[r, 0..NR)] [then max 0], for r &lt; MR, with the 6 x 2 vector accumulators held in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Kernel(int k, float* a, float* b, int* offsets, float* c, int ldc, float* bias, bool relu)
+    public static void Kernel(int k, float* a, float* b, int* offsets, float* c, int ldc, float* bias, bool relu, float* residual)
     {
 #if NET9_0_OR_GREATER
         if (Wide)
         {
-            Kernel512(k, a, b, offsets, c, ldc, bias, relu);
+            Kernel512(k, a, b, offsets, c, ldc, bias, relu, residual);
             return;
         }
 #endif
@@ -223,6 +187,12 @@ internal static unsafe class PackedGemm
             a += MR;
         }
 
+        if (residual != null)
+        {
+            AddResidual(residual, ldc, v, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21);
+            AddResidual(residual + (3 * ldc), ldc, v, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+        }
+
         Store(c, v, c00, c01, relu);
         Store(c + ldc, v, c10, c11, relu);
         Store(c + (2 * ldc), v, c20, c21, relu);
@@ -234,7 +204,7 @@ internal static unsafe class PackedGemm
 #if NET9_0_OR_GREATER
     /// <summary>The same micro-kernel with <see cref="Vector512{T}"/>: a 6 x 32 tile per call.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512(int k, float* a, float* b, int* offsets, float* c, int ldc, float* bias, bool relu)
+    private static void Kernel512(int k, float* a, float* b, int* offsets, float* c, int ldc, float* bias, bool relu, float* residual)
     {
         Vector512<float> c00 = Vector512.Create(bias[0]), c01 = c00;
         Vector512<float> c10 = Vector512.Create(bias[1]), c11 = c10;
@@ -268,12 +238,30 @@ internal static unsafe class PackedGemm
             a += MR;
         }
 
+        if (residual != null)
+        {
+            AddResidual512(residual, ldc, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21);
+            AddResidual512(residual + (3 * ldc), ldc, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+        }
+
         Store512(c, c00, c01, relu);
         Store512(c + ldc, c10, c11, relu);
         Store512(c + (2 * ldc), c20, c21, relu);
         Store512(c + (3 * ldc), c30, c31, relu);
         Store512(c + (4 * ldc), c40, c41, relu);
         Store512(c + (5 * ldc), c50, c51, relu);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddResidual512(float* r, int ldr, ref Vector512<float> a0, ref Vector512<float> a1,
+        ref Vector512<float> b0, ref Vector512<float> b1, ref Vector512<float> c0, ref Vector512<float> c1)
+    {
+        a0 += Vector512.Load(r);
+        a1 += Vector512.Load(r + 16);
+        b0 += Vector512.Load(r + ldr);
+        b1 += Vector512.Load(r + ldr + 16);
+        c0 += Vector512.Load(r + (2 * ldr));
+        c1 += Vector512.Load(r + (2 * ldr) + 16);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -290,10 +278,106 @@ internal static unsafe class PackedGemm
     }
 #endif
 
+    /// <summary>Adds three rows of the residual to three rows of finished sums (one rounding each, as a separate add would).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddResidual(float* r, int ldr, int v, ref Vector<float> a0, ref Vector<float> a1,
+        ref Vector<float> b0, ref Vector<float> b1, ref Vector<float> c0, ref Vector<float> c1)
+    {
+        a0 += *(Vector<float>*)r;
+        a1 += *(Vector<float>*)(r + v);
+        b0 += *(Vector<float>*)(r + ldr);
+        b1 += *(Vector<float>*)(r + ldr + v);
+        c0 += *(Vector<float>*)(r + (2 * ldr));
+        c1 += *(Vector<float>*)(r + (2 * ldr) + v);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(float* c, int v, Vector<float> lo, Vector<float> hi, bool relu)
     {
         *(Vector<float>*)c = Simd.Finish(lo, relu);
         *(Vector<float>*)(c + v) = Simd.Finish(hi, relu);
+    }
+}
+
+/// <summary>
+/// The A operand of <see cref="PackedGemm"/> packed into MR-row panels, panel[k*MR + r] = A[p*MR + r, k] (rows past
+/// m are zero), all groups one after the other, followed by each group's bias padded to whole panels. Packed once
+/// per layer by an execution plan, or per call (from the shared array pool) by the one-off path.
+/// </summary>
+internal sealed class PackedWeights : IDisposable
+{
+    private readonly bool _pooled;
+
+    private PackedWeights(int groups, int m, int k, float[] data, bool pooled)
+    {
+        Groups = groups;
+        M = m;
+        K = k;
+        int mPanels = (m + PackedGemm.MR - 1) / PackedGemm.MR;
+        PerGroup = mPanels * PackedGemm.MR * k;
+        BiasPerGroup = mPanels * PackedGemm.MR;
+        BiasStart = groups * PerGroup;
+        Data = data;
+        _pooled = pooled;
+    }
+
+    /// <summary>G.</summary>
+    public int Groups { get; }
+
+    /// <summary>Rows of A per group.</summary>
+    public int M { get; }
+
+    /// <summary>Reduction length.</summary>
+    public int K { get; }
+
+    /// <summary>Packed floats per group.</summary>
+    public int PerGroup { get; }
+
+    /// <summary>Bias floats per group (m rounded up to whole panels).</summary>
+    public int BiasPerGroup { get; }
+
+    /// <summary>Where the biases start in <see cref="Data"/>.</summary>
+    public int BiasStart { get; }
+
+    /// <summary>The panels, then the biases.</summary>
+    public float[] Data { get; }
+
+    /// <summary>Packs w [G*m, k] and bias [G*m] (or zeros).</summary>
+    public static PackedWeights Pack(int groups, int m, int k, float[] w, float[]? bias, bool pooled = false)
+    {
+        int mPanels = (m + PackedGemm.MR - 1) / PackedGemm.MR;
+        int perGroup = mPanels * PackedGemm.MR * k, biasPerGroup = mPanels * PackedGemm.MR;
+        int length = groups * (perGroup + biasPerGroup);
+        float[] data = pooled ? ArrayPool<float>.Shared.Rent(length) : new float[length];
+        var packed = new PackedWeights(groups, m, k, data, pooled);
+        for (int g = 0; g < groups; g++)
+        {
+            Span<float> dst = data.AsSpan(g * perGroup, perGroup);
+            for (int row = 0; row < perGroup / k; row++)
+            {
+                int panel = row / PackedGemm.MR, r = row % PackedGemm.MR;
+                int src = ((g * m) + row) * k;
+                for (int kk = 0; kk < k; kk++)
+                {
+                    dst[(panel * PackedGemm.MR * k) + (kk * PackedGemm.MR) + r] = row < m ? w[src + kk] : 0f;
+                }
+            }
+
+            for (int row = 0; row < biasPerGroup; row++)
+            {
+                data[packed.BiasStart + (g * biasPerGroup) + row] = row < m && bias is not null ? bias[(g * m) + row] : 0f;
+            }
+        }
+
+        return packed;
+    }
+
+    /// <summary>Returns a pooled buffer.</summary>
+    public void Dispose()
+    {
+        if (_pooled)
+        {
+            ArrayPool<float>.Shared.Return(Data);
+        }
     }
 }

@@ -1,23 +1,30 @@
 namespace Learn.Ops.Fast;
 
 /// <summary>
-/// The thread-count setting of the fast paths and their one way of splitting work: a range of independent
-/// items cut into <see cref="Threads"/> contiguous chunks, one per worker.
+/// The default thread count of the fast paths and their one way of splitting work: a range of independent
+/// items cut into contiguous chunks, one per worker.
 /// </summary>
 /// <remarks>
 /// Every fast kernel computes each output value in one place, with a summation order that does not depend
 /// on which chunk it falls in; the split only decides who computes it. So results are bit-identical for
-/// any thread count, not just for a fixed one.
+/// any thread count, not just for a fixed one. The execution plan (<see cref="Learn.Engine.OSNetPlan"/>)
+/// passes its own thread count with each call instead of reading <see cref="Threads"/>.
 /// </remarks>
 public static class Parallelism
 {
     private static int s_threads = Environment.ProcessorCount;
-    private static SpinPool? s_pool;
+
+    // One pool per thread count, kept for the life of the process: callers asking for different counts
+    // (two plans, or a plan and the default) never dispose a pool that another call is using.
+    private static readonly SpinPool?[] s_pools = new SpinPool?[65];
 
     /// <summary>Below this many multiply-adds a call runs on the calling thread: waking a worker costs more.</summary>
     internal const long SerialBelowMacs = 200_000;
 
-    /// <summary>Worker threads used by the fast paths (default: the processor count). Must be at least 1.</summary>
+    /// <summary>
+    /// Worker threads used by the fast kernels when a caller does not say (default: the processor count).
+    /// Must be at least 1. The lessons set it; library code passes a count instead.
+    /// </summary>
     public static int Threads
     {
         get => s_threads;
@@ -29,26 +36,29 @@ public static class Parallelism
     }
 
     /// <summary>
-    /// Runs <paramref name="body"/>(start, end) over [0, <paramref name="count"/>) in contiguous chunks, one per
-    /// thread, on a <see cref="SpinPool"/> kept for the current thread count; serially when the whole job is
-    /// under <see cref="SerialBelowMacs"/> multiply-adds.
+    /// Runs <paramref name="body"/>(start, end) over [0, <paramref name="count"/>) in contiguous chunks on up to
+    /// <paramref name="threads"/> threads (a <see cref="SpinPool"/> kept per count; 0 means <see cref="Threads"/>);
+    /// serially when the whole job is under <see cref="SerialBelowMacs"/> multiply-adds.
     /// </summary>
-    internal static void For(int count, long totalMacs, Action<int, int> body)
+    internal static void For(int threads, int count, long totalMacs, Action<int, int> body)
     {
-        int t = Math.Min(Threads, count);
+        threads = threads <= 0 ? s_threads : threads;
+        int t = Math.Min(Math.Min(threads, count), s_pools.Length - 1);
         if (t <= 1 || totalMacs < SerialBelowMacs)
         {
             body(0, count);
             return;
         }
 
-        SpinPool? pool = s_pool;
-        if (pool is null || pool.Threads != t)
+        SpinPool? pool = Volatile.Read(ref s_pools[t]);
+        if (pool is null)
         {
             var fresh = new SpinPool(t);
-            SpinPool? old = Interlocked.Exchange(ref s_pool, fresh);
-            old?.Dispose();
-            pool = fresh;
+            pool = Interlocked.CompareExchange(ref s_pools[t], fresh, null) ?? fresh;
+            if (!ReferenceEquals(pool, fresh))
+            {
+                fresh.Dispose();
+            }
         }
 
         pool.For(count, body);

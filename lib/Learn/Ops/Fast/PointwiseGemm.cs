@@ -27,11 +27,18 @@ internal readonly unsafe struct PointwiseGemm : IPanelSource
         g.Axes.All(a => a.Kernel == 1 && a.Stride == 1 && a.PadBefore == 0 && a.PadAfter == 0);
 
     /// <summary>y = conv(x, w) + b for a geometry where <see cref="Applies"/> holds.</summary>
-    public static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, bool relu)
+    public static void Forward(ConvGeometry g, float[] x, float[] w, float[]? b, float[] y, bool relu, int threads = 0)
+    {
+        using var packed = PackedWeights.Pack(g.Groups, g.OutPerGroup, g.InPerGroup, w, b, pooled: true);
+        Forward(g, x, packed, y, relu, null, threads);
+    }
+
+    /// <summary>The same with the weights packed beforehand, and an optional residual added before the ReLU.</summary>
+    public static void Forward(ConvGeometry g, float[] x, PackedWeights a, float[] y, bool relu, float[]? residual, int threads)
     {
         int positions = g.Axes[0].Input * g.Axes[1].Input * g.Axes[2].Input;
         var source = new PointwiseGemm(x, g.InChannels, g.InPerGroup, positions);
-        PackedGemm.Run(g.Batch, g.Groups, g.OutPerGroup, g.InPerGroup, positions, w, b, y, source, relu);
+        PackedGemm.Run(g.Batch, positions, a, y, source, relu, residual, threads);
     }
 
     /// <inheritdoc />

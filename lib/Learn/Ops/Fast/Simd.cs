@@ -25,4 +25,23 @@ internal static class Simd
     /// <summary>Applies the epilogue to one finished sum.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Finish(float v, bool relu) => relu && v < 0f ? 0f : v;
+
+    /// <summary>The dot product of two spans of one length, in vectors (partial sums per lane, then across lanes and the tail).</summary>
+    public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        int n = a.Length, v = Vector<float>.Count, i = 0;
+        var acc = Vector<float>.Zero;
+        for (; i <= n - v; i += v)
+        {
+            acc = Fma(new Vector<float>(a[i..]), new Vector<float>(b[i..]), acc);
+        }
+
+        float s = Vector.Sum(acc);
+        for (; i < n; i++)
+        {
+            s += a[i] * b[i];
+        }
+
+        return s;
+    }
 }

@@ -1,0 +1,510 @@
+using System.Collections.Concurrent;
+using Learn.Layers;
+using Learn.Models;
+using ConvGeometry = Learn.Ops.ConvGeometry;
+using Learn.Ops.Fast;
+using Learn.Tensors;
+
+namespace Learn.Engine;
+
+/// <summary>
+/// OSNet fused into an execution plan for inference (in the spirit of <c>torch.ao.quantization.fuse_modules</c> and
+/// ONNX Runtime's graph optimisations): made once from a loaded <see cref="OSNet"/> by <see cref="Fuse"/>, then run
+/// any number of times. The model itself stays the reference and is not changed.
+/// </summary>
+/// <remarks>
+/// <para>What fusing does, once: every eval BatchNorm is folded into the conv before it (and the fc's BatchNorm1d into
+/// its Linear); the GEMM weights are packed into the micro-kernel's panels; each ReLU goes into the store of the conv
+/// before it; the block's residual add and final ReLU go into the store of <c>conv3</c>; the channel gate's two tiny
+/// convs become vector loops and its multiply joins the accumulation of the four streams (<see cref="FusedGate"/>).
+/// The weights are copied: later changes to the model (a new <see cref="Module.LoadStateDict"/>) need a new plan.</para>
+/// <para>A forward is reentrant: each forward in flight takes its own set of buffers (a <see cref="PlanContext"/>),
+/// kept by the plan for the next forward, so a steady-state forward at a fixed shape allocates only its output.
+/// The thread count is the plan's (<see cref="PlanOptions.Threads"/>), not a process-wide setting.</para>
+/// <para>Activations: <see cref="Forward(Tensor, IActivationSink)"/> reports outputs under the model's own module
+/// names (<c>conv1</c>, <c>conv2.0.conv2a</c>, <c>conv2.0.gate@2</c> ...), copied, for every module whose output the
+/// plan materialises. Inside a fused group the intermediate values do not exist (conv before BN, BN before ReLU);
+/// <see cref="Fusions"/> lists each group and the names it hides. While capturing, conv3 and the residual add run
+/// as two steps so that conv3's own output can be reported; the values are the same.</para>
+/// </remarks>
+public sealed class OSNetPlan
+{
+    private readonly ConcurrentBag<PlanContext> _contexts = [];
+    private readonly List<Node> _features = [];
+    private readonly FusedHead _head;
+    private readonly List<string> _fusions = [];
+
+    private OSNetPlan(OSNet model, PlanOptions options)
+    {
+        Options = options;
+        var names = new Dictionary<Module, string>(ReferenceEqualityComparer.Instance);
+        foreach (var (name, module) in model.NamedModules())
+        {
+            names[module] = name;
+        }
+
+        foreach (Module stage in new Module[] { model.Conv1, model.Maxpool, model.Conv2, model.Conv3, model.Conv4, model.Conv5 })
+        {
+            _features.Add(Build(stage, names));
+        }
+
+        _head = new FusedHead(model, names[model.GlobalAvgPool], names[model.Fc]);
+        _fusions.Add($"{names[model.Fc]} = Linear + BatchNorm1d + ReLU (BatchNorm folded, ReLU in the store); {names[model.Fc]}.0, {names[model.Fc]}.1 not materialised");
+    }
+
+    /// <summary>How the plan runs.</summary>
+    public PlanOptions Options { get; }
+
+    /// <summary>The fused groups, one line each: the module, what was fused, and the inner names not materialised.</summary>
+    public IReadOnlyList<string> Fusions => _fusions;
+
+    /// <summary>Fuses a loaded model into a plan; <paramref name="options"/> default to <see cref="PlanOptions"/>'s.</summary>
+    public static OSNetPlan Fuse(OSNet model, PlanOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return new OSNetPlan(model, options ?? new PlanOptions());
+    }
+
+    /// <summary>The eval-mode feature [N, 512] of images [N, 3, H, W] (a fresh tensor).</summary>
+    public Tensor Forward(Tensor x) => Run(x, null, head: true);
+
+    /// <summary>The same, reporting each materialised module output to <paramref name="sink"/> (copies, under the model's names).</summary>
+    public Tensor Forward(Tensor x, IActivationSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        return Run(x, sink, head: true);
+    }
+
+    /// <summary>torchreid's <c>featuremaps</c>: the conv5 output [N, c3, H/16, W/16] (a fresh tensor).</summary>
+    public Tensor FeatureMaps(Tensor x) => Run(x, null, head: false);
+
+    /// <summary>
+    /// Times each step of a forward on <paramref name="x"/>: <paramref name="rounds"/> forwards after one warm-up,
+    /// each step's time summed over its calls in a forward (the shared gate runs four times per block), then the
+    /// median over the forwards. For the per-layer table of docs/performance.md; a diagnostic, not a benchmark.
+    /// </summary>
+    public IReadOnlyList<PlanStepTime> Profile(Tensor x, int rounds = 21)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 1);
+        var samples = new List<List<PlanStepTime>>();
+        for (int r = 0; r <= rounds; r++)
+        {
+            var steps = new List<PlanStepTime>();
+            Run(x, null, head: true, steps);
+            if (r > 0)
+            {
+                samples.Add(steps);
+            }
+        }
+
+        return samples[0]
+            .Select((s, i) => s with { Milliseconds = samples.Select(f => f[i].Milliseconds).Order().ElementAt(samples.Count / 2) })
+            .GroupBy(s => s.Name, StringComparer.Ordinal)
+            .Select(g => g.First() with { Milliseconds = g.Sum(s => s.Milliseconds), Macs = g.Sum(s => s.Macs), Bytes = g.Sum(s => s.Bytes) })
+            .ToList();
+    }
+
+    private Tensor Run(Tensor x, IActivationSink? sink, bool head, List<PlanStepTime>? profile = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Rank != 4 || x.Size(1) != 3)
+        {
+            throw new ArgumentException($"OSNet takes images [N, 3, H, W], got {x.ShapeString}");
+        }
+
+        PlanContext context = _contexts.TryTake(out PlanContext? c) ? c : new PlanContext();
+        try
+        {
+            var run = new PlanRun(context, Options.Threads, sink, profile);
+            Tensor y = x;
+            foreach (Node node in _features)
+            {
+                y = node.Run(run, y);
+            }
+
+            return head ? _head.Run(run, y) : new Tensor(y.Shape, (float[])y.Data.Clone());
+        }
+        finally
+        {
+            _contexts.Add(context);
+        }
+    }
+
+    private Node Build(Module module, Dictionary<Module, string> names)
+    {
+        string name = names[module];
+        switch (module)
+        {
+            case ConvLayer layer when layer.Norm is BatchNorm2d bn:
+                _fusions.Add($"{name} = {name}.conv + {name}.bn + {name}.relu (BatchNorm folded, ReLU in the store); {name}.conv, {name}.bn not materialised");
+                return new ConvNode(new FusedConv(layer.Conv, bn, relu: true), [name + ".relu", name]);
+            case ConvLayer layer:
+                return new InstanceNormConvNode(layer, name);
+            case Conv1x1Linear linear:
+                _fusions.Add($"{name} = {name}.conv + {name}.bn (BatchNorm folded); {name}.conv not materialised");
+                return new ConvNode(new FusedConv(linear.Conv, linear.Bn, relu: false), [name + ".bn", name]);
+            case LightConv3x3 light:
+                _fusions.Add($"{name} = {name}.conv1, then {name}.conv2 + {name}.bn + {name}.relu (BatchNorm folded, ReLU in the store); {name}.conv2, {name}.bn not materialised");
+                return new LightConvNode(light, name);
+            case OSBlock block:
+                _fusions.Add($"{name}.gate = pool + fc1 + relu + fc2 + sigmoid + multiply, accumulated into the stream sum; {name}.gate's children not materialised");
+                if (block.IN is null)
+                {
+                    _fusions.Add($"{name} = relu({name}.conv3 + shortcut): the add and ReLU in {name}.conv3's store (not while capturing activations)");
+                }
+
+                return new BlockNode(block, name, names, this);
+            case Sequential sequence:
+                return new SequenceNode(sequence.NamedChildren().Select(c => Build(c.Value, names)).ToList(), name);
+            case MaxPool2d pool when pool.Options is { Dilation: [1], CeilMode: false }:
+                return new PoolNode(name, pool.Options.Kernel[0], pool.Options.Stride?[0] ?? pool.Options.Kernel[0], pool.Options.Padding[0], max: true);
+            case AvgPool2d pool when pool.Options is { Padding: [0], CeilMode: false }:
+                return new PoolNode(name, pool.Options.Kernel[0], pool.Options.Stride?[0] ?? pool.Options.Kernel[0], 0, max: false);
+            default:
+                throw new NotSupportedException($"the OSNet plan has no fused step for {name} ({module.TypeName})");
+        }
+    }
+
+    /// <summary>Buffer roles inside a block (shared by all blocks: one block runs at a time within a forward).</summary>
+    private static class Role
+    {
+        public const int OutA = 0, OutB = 1, X1 = 2, Pointwise = 3, StreamA = 4, StreamB = 5, Sum = 6, Shortcut = 7, Conv3 = 8,
+            Gates = 9, Hidden = 10, Gated = 11;
+    }
+
+    /// <summary>One forward in flight: its buffers, thread count, and activation sink with per-name call counts.</summary>
+    private sealed class PlanRun(PlanContext context, int threads, IActivationSink? sink, List<PlanStepTime>? profile)
+    {
+        private readonly Dictionary<string, int>? _calls = sink is null ? null : new(StringComparer.Ordinal);
+        private int _toggle;
+
+        public PlanContext Context { get; } = context;
+
+        public int Threads { get; } = threads;
+
+        public bool Capturing => sink is not null;
+
+        /// <summary>A timestamp when profiling, else 0.</summary>
+        public long Start() => profile is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+
+        /// <summary>Records a step timed from <paramref name="start"/> when profiling.</summary>
+        public void Stop(long start, string name, string kind, long macs, long floatsMoved)
+        {
+            if (profile is not null)
+            {
+                double ms = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                profile.Add(new PlanStepTime(name, kind, ms, macs, 4 * floatsMoved));
+            }
+        }
+
+        /// <summary>The next top-level output buffer: alternates, so a step never writes over its own input.</summary>
+        public Tensor Next(int n, int c, int h, int w) => Context.Tensor4((_toggle ^= 1) == 1 ? Role.OutA : Role.OutB, n, c, h, w);
+
+        public void Report(string name, Tensor value)
+        {
+            if (sink is null)
+            {
+                return;
+            }
+
+            _calls![name] = _calls.GetValueOrDefault(name) + 1;
+            sink.Record(name, _calls[name], new Tensor(value.Shape, (float[])value.Data.Clone()));
+        }
+
+        public void Report(IEnumerable<string> names, Tensor value)
+        {
+            foreach (string name in names)
+            {
+                Report(name, value);
+            }
+        }
+    }
+
+    private abstract class Node
+    {
+        public abstract Tensor Run(PlanRun run, Tensor x);
+    }
+
+    /// <summary>Times one fused conv: MACs from its geometry; floats moved = input + output + weights (+ residual).</summary>
+    private static void RunConv(PlanRun run, FusedConv conv, Tensor x, Tensor y, string name, string kind, Tensor? residual = null, bool? relu = null)
+    {
+        long t = run.Start();
+        conv.Run(x, y, run.Threads, residual, relu);
+        if (t != 0)
+        {
+            ConvGeometry g = conv.Geometry(x);
+            long macs = (long)y.Length * g.ReductionLength;
+            run.Stop(t, name, kind, macs, x.Length + y.Length + (residual?.Length ?? 0) + ((long)conv.OutChannels * g.ReductionLength));
+        }
+    }
+
+    private static int Out(int size, int kernel, int stride, int padding) => ((size + (2 * padding) - kernel) / stride) + 1;
+
+    private static Tensor Output(PlanRun run, FusedConv conv, Tensor x, int role)
+    {
+        ConvGeometry g = conv.Geometry(x);
+        return run.Context.Tensor4(role, x.Size(0), conv.OutChannels, g.Axes[1].Output, g.Axes[2].Output);
+    }
+
+    private static Tensor Next(PlanRun run, FusedConv conv, Tensor x)
+    {
+        ConvGeometry g = conv.Geometry(x);
+        return run.Next(x.Size(0), conv.OutChannels, g.Axes[1].Output, g.Axes[2].Output);
+    }
+
+    /// <summary>A fused conv (ConvLayer with BN, Conv1x1, Conv1x1Linear) into the next top-level buffer.</summary>
+    private sealed class ConvNode(FusedConv conv, string[] names) : Node
+    {
+        public FusedConv Conv => conv;
+
+        public string Name => names[^1];
+
+        public override Tensor Run(PlanRun run, Tensor x) => RunInto(run, x, Next(run, conv, x));
+
+        public Tensor RunInto(PlanRun run, Tensor x, Tensor y)
+        {
+            RunConv(run, conv, x, y, names[^1], conv.Geometry(x).Axes[2].Kernel == 1 ? "1x1 + BN (+ ReLU)" : "stem conv + BN + ReLU");
+            run.Report(names, y);
+            return y;
+        }
+    }
+
+    /// <summary>The IBN stem: conv, then InstanceNorm (it depends on the conv's output statistics: no folding), then ReLU.</summary>
+    private sealed class InstanceNormConvNode(ConvLayer layer, string name) : Node
+    {
+        private readonly FusedConv _conv = new(layer.Conv, null, relu: false);
+        private readonly InstanceNorm2d _norm = (InstanceNorm2d)layer.Norm;
+
+        public override Tensor Run(PlanRun run, Tensor x)
+        {
+            Tensor c = Next(run, _conv, x);
+            RunConv(run, _conv, x, c, name, "stem conv");
+            run.Report(name + ".conv", c);
+            Tensor y = Ops.InstanceNorm.Forward(c, _norm.Weight, _norm.Bias, _norm.Eps); // the reference op (IBN variant only)
+            run.Report(name + ".bn", y);
+            FastElementwise.ReluInPlace(y.Data);
+            run.Report([name + ".relu", name], y);
+            return y;
+        }
+    }
+
+    /// <summary>LightConv3x3: the 1x1 into a scratch buffer, then the depthwise 3x3 with BN folded and ReLU in its store.</summary>
+    private sealed class LightConvNode(LightConv3x3 light, string name) : Node
+    {
+        private readonly FusedConv _pointwise = new(light.Conv1, null, relu: false);
+        private readonly FusedConv _depthwise = new(light.Conv2, light.Bn, relu: true);
+
+        public override Tensor Run(PlanRun run, Tensor x) => RunInto(run, x, Role.StreamA);
+
+        public Tensor RunInto(PlanRun run, Tensor x, int role)
+        {
+            Tensor p = Output(run, _pointwise, x, Role.Pointwise);
+            RunConv(run, _pointwise, x, p, name + ".conv1", "LightConv 1x1");
+            run.Report(name + ".conv1", p);
+            Tensor y = Output(run, _depthwise, p, role);
+            RunConv(run, _depthwise, p, y, name + ".conv2", "LightConv depthwise 3x3 + BN + ReLU");
+            run.Report([name + ".relu", name], y);
+            return y;
+        }
+    }
+
+    /// <summary>A Sequential of nodes (a stage, a transition, a stream); its own output reported under its name.</summary>
+    private sealed class SequenceNode(List<Node> children, string name) : Node
+    {
+        public List<Node> Children => children;
+
+        public string Name => name;
+
+        public override Tensor Run(PlanRun run, Tensor x)
+        {
+            foreach (Node child in children)
+            {
+                x = child.Run(run, x);
+            }
+
+            run.Report(name, x);
+            return x;
+        }
+    }
+
+    /// <summary>Max or average pooling (<see cref="FastPool"/>) into the next top-level buffer.</summary>
+    private sealed class PoolNode(string name, int kernel, int stride, int padding, bool max) : Node
+    {
+        public override Tensor Run(PlanRun run, Tensor x)
+        {
+            Tensor y = run.Next(x.Size(0), x.Size(1), Out(x.Size(2), kernel, stride, padding), Out(x.Size(3), kernel, stride, padding));
+            long t = run.Start();
+            if (max)
+            {
+                FastPool.MaxPool2d(x, kernel, stride, padding, y, run.Threads);
+            }
+            else
+            {
+                FastPool.AvgPool2d(x, kernel, stride, y, run.Threads);
+            }
+
+            run.Stop(t, name, max ? "max pool" : "avg pool", 0, x.Length + y.Length);
+
+            run.Report(name, y);
+            return y;
+        }
+    }
+
+    /// <summary>
+    /// OSBlock: conv1; each stream's LightConv3x3 chain, gated and accumulated into the sum as soon as it is done
+    /// (the reference's values and summation order: gate(a) + gate(b) + gate(c) + gate(d)); then
+    /// relu(conv3(sum) + shortcut) with the add and ReLU in conv3's store, or relu(IN(conv3(sum) + shortcut)).
+    /// </summary>
+    private sealed class BlockNode : Node
+    {
+        private readonly string _name;
+        private readonly ConvNode _conv1;
+        private readonly List<(string Name, List<LightConvNode> Chain)> _streams = [];
+        private readonly FusedGate _gate;
+        private readonly string _gateName;
+        private readonly ConvNode _conv3;
+        private readonly ConvNode? _downsample;
+        private readonly InstanceNorm2d? _in;
+
+        public BlockNode(OSBlock block, string name, Dictionary<Module, string> names, OSNetPlan plan)
+        {
+            _name = name;
+            _conv1 = (ConvNode)plan.Build(block.Conv1, names);
+            foreach (Module stream in new Module[] { block.Conv2a, block.Conv2b, block.Conv2c, block.Conv2d })
+            {
+                var chain = stream is Sequential s
+                    ? s.NamedChildren().Select(c => (LightConvNode)plan.Build(c.Value, names)).ToList()
+                    : [(LightConvNode)plan.Build(stream, names)];
+                _streams.Add((names[stream], chain));
+            }
+
+            _gate = new FusedGate(block.Gate);
+            _gateName = names[block.Gate];
+            _conv3 = (ConvNode)plan.Build(block.Conv3, names);
+            _downsample = block.Downsample is null ? null : (ConvNode)plan.Build(block.Downsample, names);
+            _in = block.IN;
+        }
+
+        public override Tensor Run(PlanRun run, Tensor x)
+        {
+            PlanContext ctx = run.Context;
+            Tensor x1 = _conv1.RunInto(run, x, Output(run, _conv1.Conv, x, Role.X1));
+            int n = x1.Size(0), mid = x1.Size(1);
+            Tensor sum = ctx.Tensor4(Role.Sum, n, mid, x1.Size(2), x1.Size(3));
+            float[] gates = ctx.Floats(Role.Gates, n * mid), hidden = ctx.Floats(Role.Hidden, n * Math.Max(1, mid / 16));
+            bool first = true;
+            foreach (var (streamName, chain) in _streams)
+            {
+                Tensor s = x1;
+                for (int i = 0; i < chain.Count; i++)
+                {
+                    s = chain[i].RunInto(run, s, i % 2 == 0 ? Role.StreamA : Role.StreamB);
+                }
+
+                if (chain.Count > 1)
+                {
+                    run.Report(streamName, s);
+                }
+
+                long t = run.Start();
+                _gate.Gates(s, gates, hidden);
+                if (run.Capturing)
+                {
+                    Tensor gated = ctx.Tensor4(Role.Gated, n, mid, s.Size(2), s.Size(3));
+                    FastElementwise.GateAccumulate(s, gates, gated, first: true);
+                    run.Report(_gateName, gated);
+                }
+
+                FastElementwise.GateAccumulate(s, gates, sum, first);
+                run.Stop(t, _gateName, "gate + accumulate", 0, (2L * s.Length) + (first ? 1 : 2) * sum.Length);
+                first = false;
+            }
+
+            Tensor shortcut = _downsample is null ? x : _downsample.RunInto(run, x, Output(run, _downsample.Conv, x, Role.Shortcut));
+            ConvGeometry g3 = _conv3.Conv.Geometry(sum);
+            Tensor y = run.Next(n, _conv3.Conv.OutChannels, g3.Axes[1].Output, g3.Axes[2].Output);
+            if (_in is null && !run.Capturing)
+            {
+                RunConv(run, _conv3.Conv, sum, y, _conv3.Name, "1x1 + BN + residual + ReLU", residual: shortcut, relu: true); // in the store
+                return y;
+            }
+
+            Tensor x3 = _conv3.RunInto(run, sum, ctx.Tensor4(Role.Conv3, n, y.Size(1), y.Size(2), y.Size(3)));
+            if (_in is null)
+            {
+                FastElementwise.AddRelu(x3.Data, shortcut.Data, y.Data);
+                run.Report(_name, y);
+                return y;
+            }
+
+            for (int i = 0; i < y.Length; i++)
+            {
+                y.Data[i] = x3.Data[i] + shortcut.Data[i];
+            }
+
+            Tensor normed = Ops.InstanceNorm.Forward(y, _in.Weight, _in.Bias, _in.Eps); // the reference op (IBN variant only)
+            run.Report(Module.Qualify(_name, "IN"), normed);
+            FastElementwise.ReluInPlace(normed.Data);
+            run.Report(_name, normed);
+            return normed;
+        }
+    }
+
+    /// <summary>The head: global average pool, then the fc (Linear with its BatchNorm1d folded, ReLU) as vector dot products.</summary>
+    private sealed class FusedHead
+    {
+        private readonly string _poolName, _fcName;
+        private readonly int _in, _out;
+        private readonly float[] _w, _b;
+
+        public FusedHead(OSNet model, string poolName, string fcName)
+        {
+            _poolName = poolName;
+            _fcName = fcName;
+            if (model.Fc is not { Count: 3 } || model.Fc[0] is not Linear linear || model.Fc[1] is not BatchNorm1d bn || model.Fc[2] is not ReLU)
+            {
+                throw new NotSupportedException($"the OSNet plan expects fc = Linear, BatchNorm1d, ReLU");
+            }
+
+            (_in, _out) = (linear.InFeatures, linear.OutFeatures);
+            var (w, b) = BatchNormFolding.Fold(linear.Weight.Data, linear.Bias?.Data, bn.RunningMean.Data, bn.RunningVar.Data, bn.Weight.Data, bn.Bias.Data, bn.Eps);
+            (_w, _b) = (w, b);
+        }
+
+        public Tensor Run(PlanRun run, Tensor x)
+        {
+            int n = x.Size(0);
+            if (x.Size(1) != _in)
+            {
+                throw new ArgumentException($"{_fcName}: expects {_in} channels, got {x.ShapeString}");
+            }
+
+            Tensor pooled = run.Context.Tensor4(Role.Gated, n, _in, 1, 1);
+            long t = run.Start();
+            FastPool.GlobalAvgPool(x, pooled);
+            run.Report(_poolName, pooled);
+            var y = Tensor.Zeros(n, _out);
+            for (int s = 0; s < n; s++)
+            {
+                ReadOnlySpan<float> v = pooled.Data.AsSpan(s * _in, _in);
+                for (int o = 0; o < _out; o++)
+                {
+                    float a = _b[o] + Simd.Dot(_w.AsSpan(o * _in, _in), v);
+                    y.Data[(s * _out) + o] = a > 0 ? a : 0;
+                }
+            }
+
+            run.Stop(t, _poolName + " + " + _fcName, "head", (long)n * _in * _out, x.Length + _w.Length);
+            run.Report([_fcName + ".2", _fcName], y);
+            return y;
+        }
+    }
+}
+
+/// <summary>One step of a profiled forward (<see cref="OSNetPlan.Profile"/>).</summary>
+/// <param name="Name">The module name (a fused group under its outer name).</param>
+/// <param name="Kind">What the step computes.</param>
+/// <param name="Milliseconds">Median time per forward, summed over the step's calls in one forward.</param>
+/// <param name="Macs">Multiply-accumulates per forward.</param>
+/// <param name="Bytes">Bytes the step must read and write at least once (inputs, outputs, weights).</param>
+public sealed record PlanStepTime(string Name, string Kind, double Milliseconds, long Macs, long Bytes);

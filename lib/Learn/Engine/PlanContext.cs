@@ -1,0 +1,40 @@
+using Learn.Tensors;
+
+namespace Learn.Engine;
+
+/// <summary>
+/// The buffers of one forward in flight: every intermediate of a plan lives in a tensor kept here by role and
+/// shape, so a steady-state forward at a fixed input shape allocates nothing that grows with the image or the
+/// batch. A plan hands each concurrent forward its own context (which makes a forward reentrant) and keeps
+/// the contexts for the next forwards. Buffers are kept for every input shape a context has seen: a plan fed
+/// many different image sizes holds one buffer set per size (make a new plan to let them go).
+/// </summary>
+internal sealed class PlanContext
+{
+    private readonly Dictionary<(int Role, int N, int C, int H, int W), Tensor> _tensors = [];
+    private readonly Dictionary<(int Role, int Length), float[]> _floats = [];
+
+    /// <summary>The tensor [n, c, h, w] for <paramref name="role"/>, reused while the same role asks for the same shape.</summary>
+    public Tensor Tensor4(int role, int n, int c, int h, int w)
+    {
+        if (!_tensors.TryGetValue((role, n, c, h, w), out Tensor? t))
+        {
+            t = Tensor.Zeros(n, c, h, w);
+            _tensors[(role, n, c, h, w)] = t;
+        }
+
+        return t;
+    }
+
+    /// <summary>A float buffer of exactly <paramref name="length"/> for <paramref name="role"/>.</summary>
+    public float[] Floats(int role, int length)
+    {
+        if (!_floats.TryGetValue((role, length), out float[]? f))
+        {
+            f = new float[length];
+            _floats[(role, length)] = f;
+        }
+
+        return f;
+    }
+}
