@@ -61,7 +61,8 @@ public sealed partial class ScriptKernel
             // first submission on, or adding them later (#r) makes it retarget this library's symbols
             // and report display() as ambiguous (CS0121). An alias keeps them out of the cells' global
             // namespace, so a cell still needs its #r, exactly as in Polyglot.
-            .AddReferences(ShippedPackages.All.Values.SelectMany(p => p.Assemblies).Append(typeof(Learn.Tensors.Tensor).Assembly).Distinct()
+            .AddReferences(ShippedPackages.All.Values.SelectMany(p => p.Assemblies).Append(typeof(Learn.Tensors.Tensor).Assembly)
+                .Append(typeof(Learn.Interactive.LessonKernel).Assembly).Distinct()
                 .Select(a => MetadataReference.CreateFromFile(a.Location).WithAliases([HiddenAlias])))
             .WithImports("System", "System.Text", "System.Collections", "System.Collections.Generic",
                 "System.Threading.Tasks", "System.Linq", typeof(NotebookKernel).FullName!)
@@ -107,11 +108,13 @@ public sealed partial class ScriptKernel
             string full = Path.GetFullPath(Path.Combine(_notebookDir, path));
             if (!File.Exists(full))
             {
-                string error = $"#r \"{path}\": {full} does not exist (build the library first: dotnet build lib/Learn -c Release)";
+                string error = $"#r \"{path}\": {full} does not exist (build the library first: dotnet build lib/Learn.Interactive -c Release)";
                 return Fail(line, error, error);
             }
 
-            libraries.Add(typeof(Learn.Tensors.Tensor).Assembly);
+            libraries.Add(string.Equals(Path.GetFileName(path), "Learn.Interactive.dll", StringComparison.OrdinalIgnoreCase)
+                ? typeof(Learn.Interactive.LessonKernel).Assembly
+                : typeof(Learn.Tensors.Tensor).Assembly);
         }
 
         // Like the kernel's AddAssemblyReferences, a reference stays for all later cells.
