@@ -20,7 +20,7 @@ public static class LessonKernel
     private static bool _plotlyJsSent;
 
     /// <summary>
-    /// Whether the first chart of the session carries plotly.js inline (about 4.6 MB of HTML, once) so that the
+    /// Whether the first chart of the session carries plotly.js inline (about 3.6 MB of HTML, once) so that the
     /// charts draw with no network in Jupyter and VS Code. The runner turns it off: its pages load plotly.js once
     /// from their own assets folder.
     /// </summary>
