@@ -16,9 +16,13 @@ public static class NotebookCommand
     /// <summary>The default cell timeout of <c>run</c>, in seconds.</summary>
     public const double DefaultTimeoutSeconds = 300;
 
+    /// <summary>The longest cell timeout <c>run</c> accepts, in seconds (one day).</summary>
+    public const double MaxTimeoutSeconds = 86400;
+
     private const string Usage =
         "Usage: learn notebooks run [PATHS...] [--out DIR] [--inplace] [--timeout SECONDS]\n" +
         "       learn notebooks check [PATHS...]\n" +
+        "       learn notebooks clear [PATHS...]\n" +
         "       learn notebooks export NOTEBOOK --to cs [--out FILE]";
 
     /// <summary>Runs the command given by <paramref name="args"/> (the words after <c>notebooks</c>).</summary>
@@ -29,13 +33,14 @@ public static class NotebookCommand
         ArgumentNullException.ThrowIfNull(stderr);
         try
         {
-            return args.Length == 0 ? UsageError(stderr, "missing verb (run, check or export)") : args[0] switch
+            return args.Length == 0 ? UsageError(stderr, "missing verb (run, check, clear or export)") : args[0] switch
             {
                 "run" => RunVerb(args[1..], stdout, stderr),
                 "check" => CheckVerb(args[1..], stdout, stderr),
+                "clear" => ClearVerb(args[1..], stdout, stderr),
                 "export" => ExportVerb(args[1..], stdout, stderr),
                 "-h" or "--help" or "help" => Help(stdout),
-                _ => UsageError(stderr, $"unknown verb '{args[0]}' (expected run, check or export)"),
+                _ => UsageError(stderr, $"unknown verb '{args[0]}' (expected run, check, clear or export)"),
             };
         }
         catch (UsageException e)
@@ -75,9 +80,10 @@ public static class NotebookCommand
                     break;
                 case "--timeout":
                     string t = Value(args, ref i);
-                    if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out timeout) || timeout <= 0 || double.IsInfinity(timeout))
+                    // Written so that NaN fails too (every comparison with NaN is false).
+                    if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out timeout) || !(timeout > 0 && timeout <= MaxTimeoutSeconds))
                     {
-                        throw new UsageException($"--timeout: '{t}' is not a positive number of seconds");
+                        throw new UsageException($"--timeout: '{t}' is not a positive number of seconds (at most {MaxTimeoutSeconds})");
                     }
 
                     break;
@@ -90,6 +96,13 @@ public static class NotebookCommand
         var notebooks = Expand(paths);
         string root = RepoRoot();
         outDir = Path.GetFullPath(outDir ?? Path.Combine(root, "docs", "lessons"));
+        // The executed copy is written as OUT/NAME.ipynb: in the notebook's own folder that is the source itself,
+        // which only --inplace may rewrite (and only after a complete run).
+        if (notebooks.FirstOrDefault(n => SamePath(Path.GetDirectoryName(Path.GetFullPath(n))!, outDir)) is string clash)
+        {
+            throw new UsageException($"--out {Display(outDir)}: is the folder of {Display(clash)}, and its executed copy would overwrite the source (use --inplace to rewrite sources)");
+        }
+
         Directory.CreateDirectory(outDir);
         SiteAssets.Write(outDir);
         var index = new List<HtmlRenderer.IndexEntry>();
@@ -267,6 +280,11 @@ public static class NotebookCommand
         }
 
         outFile ??= Path.ChangeExtension(notebookPath, ".cs");
+        if (SamePath(outFile, notebookPath))
+        {
+            throw new UsageException($"export: --out {outFile} is the notebook itself; the source is never overwritten");
+        }
+
         try
         {
             var notebook = NotebookJson.Load(notebookPath);
@@ -282,6 +300,63 @@ public static class NotebookCommand
         stdout.WriteLine($"wrote {outFile} (run it with: dotnet run {outFile})");
         return 0;
     }
+
+    /// <summary>
+    /// <c>clear</c>: removes stored outputs and execution counts from the notebooks (default: notebooks/), rewriting
+    /// only files that had any, atomically. A file that cannot be read as a notebook is reported and left alone.
+    /// </summary>
+    private static int ClearVerb(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var notebooks = Expand(args.Select(Positional).ToList());
+        int cleared = 0, bad = 0;
+        foreach (string path in notebooks)
+        {
+            string shown = Display(path);
+            Notebook notebook;
+            try
+            {
+                notebook = NotebookJson.Load(path);
+            }
+            catch (NotebookFormatException e)
+            {
+                stderr.WriteLine($"learn notebooks clear: {e.Message}");
+                bad++;
+                continue;
+            }
+
+            if (!ClearOutputs(notebook))
+            {
+                stdout.WriteLine($"{shown}: no outputs");
+                continue;
+            }
+
+            NotebookJson.Save(notebook, path);
+            cleared++;
+            stdout.WriteLine($"{shown}: outputs cleared");
+        }
+
+        stdout.WriteLine($"{notebooks.Count} notebooks: {cleared} cleared, {notebooks.Count - cleared - bad} already clear, {bad} unreadable");
+        return bad == 0 ? 0 : 1;
+    }
+
+    /// <summary>Removes every code cell's outputs and execution count; true if anything was removed.</summary>
+    public static bool ClearOutputs(Notebook notebook)
+    {
+        ArgumentNullException.ThrowIfNull(notebook);
+        bool changed = false;
+        foreach (var cell in notebook.Cells.Where(c => c.IsCode))
+        {
+            changed |= cell.Outputs.Count > 0 || cell.ExecutionCount is not null;
+            cell.Outputs.Clear();
+            cell.ExecutionCount = null;
+        }
+
+        return changed;
+    }
+
+    private static bool SamePath(string a, string b) =>
+        string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(b)),
+            OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase);
 
     private static string Value(string[] args, ref int i)
     {

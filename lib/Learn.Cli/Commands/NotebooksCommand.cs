@@ -1,16 +1,12 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Learn.Cli.CommandLine;
 using Learn.Notebooks;
-using Learn.Notebooks.Format;
 
 namespace Learn.Cli.Commands;
 
 /// <summary>
 /// <c>learn notebooks run|check|export|clear</c>. The options are declared here, so the lessons get the same parser,
-/// help and errors as every verb; run, check and export then call the lesson runner's entry point
-/// (<see cref="NotebookCommand.Run"/>) with an argument list rebuilt from the parsed options, which it accepts as
-/// it always has. <c>clear</c> is done here: it only edits the JSON.
+/// help and errors as every verb; each then calls the lesson runner's entry point
+/// (<see cref="NotebookCommand.Run"/>) with an argument list rebuilt from the parsed options.
 /// </summary>
 internal static class NotebooksCommand
 {
@@ -70,7 +66,7 @@ internal static class NotebooksCommand
                 Description = "Rewrites only the notebooks that had outputs, atomically; the rest of each file is kept.\n" +
                     "Example: learn notebooks clear notebooks/00-sample.ipynb",
                 Arguments = [Paths],
-                Run = Clear,
+                Run = (args, context) => Runner(args, context, ["clear"], [], []),
             },
         ],
     };
@@ -112,83 +108,4 @@ internal static class NotebooksCommand
 
     // The runner would take "-x" for an unknown option; after "--" it is a file name.
     private static string Positional(string path) => path.StartsWith('-') ? "./" + path : path;
-
-    private static int Clear(ParsedArgs args, CliContext context)
-    {
-        List<string> notebooks = Expand(args.Arguments("PATHS"));
-        int cleared = 0;
-        foreach (string path in notebooks)
-        {
-            JsonObject root;
-            try
-            {
-                root = NotebookJson.ParseNode(File.ReadAllText(path), path) as JsonObject
-                    ?? throw CliError.Failure(path, "not a notebook: the top level is not a JSON object");
-            }
-            catch (NotebookFormatException e)
-            {
-                throw CliError.Failure(null, Cli.OneLine(e));
-            }
-            catch (IOException e)
-            {
-                throw CliError.Failure(path, $"cannot read: {Cli.OneLine(e)}");
-            }
-
-            bool changed = false;
-            foreach (JsonObject cell in (root["cells"] as JsonArray ?? []).OfType<JsonObject>())
-            {
-                if (cell["cell_type"]?.GetValueKind() == JsonValueKind.String && (string?)cell["cell_type"] == "code"
-                    && (cell["outputs"] is not JsonArray { Count: 0 } || cell["execution_count"] is not null))
-                {
-                    cell["outputs"] = new JsonArray();
-                    cell["execution_count"] = null;
-                    changed = true;
-                }
-            }
-
-            if (changed)
-            {
-                AtomicFile.WriteAllText(path, PolyglotJson.Serialize(root));
-                cleared++;
-                context.Out.WriteLine($"{path}: cleared");
-            }
-        }
-
-        context.Out.WriteLine($"{notebooks.Count} notebooks: {cleared} cleared, {notebooks.Count - cleared} had no outputs");
-        return ExitCode.Ok;
-    }
-
-    // Files as given, folders as their *.ipynb in name order; default: the repository's notebooks/ (as the runner does).
-    private static List<string> Expand(IReadOnlyList<string> paths)
-    {
-        if (paths.Count == 0)
-        {
-            string? folder = null;
-            for (DirectoryInfo? dir = new(Environment.CurrentDirectory); dir is not null && folder is null; dir = dir.Parent)
-            {
-                folder = File.Exists(Path.Combine(dir.FullName, "Learn.sln")) ? Path.Combine(dir.FullName, "notebooks") : null;
-            }
-
-            paths = [folder ?? "notebooks"];
-        }
-
-        var notebooks = new List<string>();
-        foreach (string path in paths)
-        {
-            if (Directory.Exists(path))
-            {
-                notebooks.AddRange(Directory.GetFiles(path, "*.ipynb").Order(StringComparer.Ordinal));
-            }
-            else if (File.Exists(path))
-            {
-                notebooks.Add(path);
-            }
-            else
-            {
-                throw CliError.Usage(path, "no such file or folder");
-            }
-        }
-
-        return notebooks.Count > 0 ? notebooks : throw CliError.Usage(string.Join(", ", paths), "no .ipynb files");
-    }
 }

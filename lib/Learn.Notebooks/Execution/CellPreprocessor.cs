@@ -16,6 +16,8 @@ public static partial class CellPreprocessor
     [GeneratedRegex("^#r\\s+\"(?<path>[^\"]+)\"\\s*$")]
     private static partial Regex LibraryLine();
 
+    private static readonly HashSet<string> ShippedLibraries = new(["Learn.dll", "Learn.Interactive.dll"], StringComparer.OrdinalIgnoreCase);
+
     private static readonly string[] CSharpSelectors = ["#!csharp", "#!c#", "#!C#"];
 
     /// <summary>Prepares <paramref name="source"/> for Roslyn.</summary>
@@ -55,9 +57,10 @@ public static partial class CellPreprocessor
             }
 
             if (LibraryLine().Match(trimmed) is { Success: true } lib
-                && string.Equals(Path.GetFileName(lib.Groups["path"].Value), "Learn.dll", StringComparison.OrdinalIgnoreCase))
+                && ShippedLibraries.Contains(Path.GetFileName(lib.Groups["path"].Value)))
             {
-                // The runner ships the Learn library too: see ScriptKernel for why it compiles against its own copy.
+                // The runner ships the Learn library and its notebook extension too: see ScriptKernel for why it
+                // compiles against its own copies.
                 learn.Add((lib.Groups["path"].Value, i + 1));
                 lines[i] = "";
                 continue;

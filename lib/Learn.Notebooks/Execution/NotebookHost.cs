@@ -1,3 +1,4 @@
+using System.IO.Pipes;
 using System.Text;
 using System.Text.Json.Nodes;
 using Learn.Notebooks.Format;
@@ -6,22 +7,23 @@ using Learn.Notebooks.Kernel;
 namespace Learn.Notebooks.Execution;
 
 /// <summary>
-/// The child process side: runs one notebook's code cells in order and reports each cell on stdout
-/// (see <see cref="HostProtocol"/>). It stops at the first failing cell. The parent kills it at the timeout.
+/// The child process side: runs one notebook's code cells in order and reports each cell on the private pipe
+/// the parent passed (see <see cref="HostProtocol"/>). It stops at the first failing cell. The parent kills it at the timeout.
 /// </summary>
 public static class NotebookHost
 {
-    /// <summary>Entry point of Learn.Notebooks.Host: <c>host NOTEBOOK.ipynb</c>.</summary>
+    /// <summary>Entry point of Learn.Notebooks.Host: <c>host NOTEBOOK.ipynb PIPE-HANDLE</c>.</summary>
     public static int Main(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        if (args.Length != 2 || args[0] != HostProtocol.Verb)
+        if (args.Length != 3 || args[0] != HostProtocol.Verb)
         {
-            Console.Error.WriteLine("usage: Learn.Notebooks.Host host NOTEBOOK.ipynb (started by `learn notebooks run`)");
+            Console.Error.WriteLine("usage: Learn.Notebooks.Host host NOTEBOOK.ipynb PIPE-HANDLE (started by `learn notebooks run`)");
             return 2;
         }
 
-        var protocol = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = true, NewLine = "\n" };
+        using var pipe = new AnonymousPipeClientStream(PipeDirection.Out, args[2]);
+        using var protocol = new StreamWriter(pipe, new UTF8Encoding(false)) { AutoFlush = true, NewLine = "\n" };
         try
         {
             return RunAsync(Path.GetFullPath(args[1]), protocol).GetAwaiter().GetResult();

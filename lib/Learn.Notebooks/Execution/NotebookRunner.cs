@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.IO.Pipes;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
@@ -34,7 +35,12 @@ public static class NotebookRunner
             cell.ExecutionCount = null;
         }
 
-        using var process = StartHost(path);
+        // The host reports on a pipe of its own, not on its stdout: a cell can write anything to the real stdout
+        // (Console.OpenStandardOutput) but cannot reach this pipe, so it cannot forge a cell's end.
+        using var channel = new AnonymousPipeServerStream(PipeDirection.In, HandleInheritability.Inheritable);
+        using var process = StartHost(path, channel.GetClientHandleAsString());
+        channel.DisposeLocalCopyOfClientHandle();
+        using var channelReader = new StreamReader(channel, System.Text.Encoding.UTF8);
         var lines = Channel.CreateUnbounded<string?>();
         var stderr = new System.Text.StringBuilder();
         process.ErrorDataReceived += (_, e) =>
@@ -45,9 +51,12 @@ public static class NotebookRunner
             }
         };
         process.BeginErrorReadLine();
+        // Whatever reaches the host's raw stdout bypassed the cell's captured Console: drained and dropped.
+        process.OutputDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
         var reader = Task.Run(async () =>
         {
-            while (await process.StandardOutput.ReadLineAsync().ConfigureAwait(false) is string line)
+            while (await channelReader.ReadLineAsync().ConfigureAwait(false) is string line)
             {
                 await lines.Writer.WriteAsync(line).ConfigureAwait(false);
             }
@@ -114,7 +123,16 @@ public static class NotebookRunner
                     return Fail(path, executed, pending ? currentCell : 0, 0, why, false);
                 }
 
-                var message = JsonNode.Parse(line)!.AsObject();
+                JsonObject message;
+                try
+                {
+                    message = JsonNode.Parse(line) as JsonObject ?? throw new System.Text.Json.JsonException("not an object");
+                }
+                catch (System.Text.Json.JsonException)
+                {
+                    return Fail(path, executed, 0, 0, "the notebook host sent an unreadable message", false);
+                }
+
                 switch ((string?)message["event"])
                 {
                     case "ready":
@@ -140,7 +158,7 @@ public static class NotebookRunner
                         limit = StartupTimeout;
                         break;
                     default:
-                        throw new InvalidOperationException($"unexpected message from the notebook host: {line}");
+                        return Fail(path, executed, 0, 0, "the notebook host sent an unexpected message", false);
                 }
             }
         }
@@ -203,7 +221,7 @@ public static class NotebookRunner
         return new NotebookRunResult(path, executed, false, cell, line, message, timedOut);
     }
 
-    private static Process StartHost(string path)
+    private static Process StartHost(string path, string channelHandle)
     {
         string host = Path.Combine(AppContext.BaseDirectory, HostProtocol.HostAssembly);
         if (!File.Exists(host))
@@ -231,6 +249,7 @@ public static class NotebookRunner
         psi.ArgumentList.Add(host);
         psi.ArgumentList.Add(HostProtocol.Verb);
         psi.ArgumentList.Add(Path.GetFullPath(path));
+        psi.ArgumentList.Add(channelHandle);
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the notebook host");
         process.StandardInput.Close();
         return process;

@@ -61,7 +61,8 @@ public sealed partial class ScriptKernel
             // first submission on, or adding them later (#r) makes it retarget this library's symbols
             // and report display() as ambiguous (CS0121). An alias keeps them out of the cells' global
             // namespace, so a cell still needs its #r, exactly as in Polyglot.
-            .AddReferences(ShippedPackages.All.Values.SelectMany(p => p.Assemblies).Append(typeof(Learn.Tensors.Tensor).Assembly).Distinct()
+            .AddReferences(ShippedPackages.All.Values.SelectMany(p => p.Assemblies).Append(typeof(Learn.Tensors.Tensor).Assembly)
+                .Append(typeof(Learn.Interactive.LessonKernel).Assembly).Distinct()
                 .Select(a => MetadataReference.CreateFromFile(a.Location).WithAliases([HiddenAlias])))
             .WithImports("System", "System.Text", "System.Collections", "System.Collections.Generic",
                 "System.Threading.Tasks", "System.Linq", typeof(NotebookKernel).FullName!)
@@ -76,8 +77,12 @@ public sealed partial class ScriptKernel
     private static IEnumerable<MetadataReference> FileReferences(params IEnumerable<Assembly> assemblies) =>
         assemblies.Select(a => (MetadataReference)MetadataReference.CreateFromFile(a.Location));
 
-    /// <summary>Compiles the empty first submission, so that the first cell's timing is the cell's own.</summary>
-    public async Task WarmUpAsync() => _state = await CSharpScript.RunAsync("", _options).ConfigureAwait(false);
+    /// <summary>
+    /// Compiles and runs a first submission with one call in it, so that the first cell's timing is the cell's own:
+    /// an empty one left binding and emitting a call to be JIT-compiled during cell 1, which took 1.3-3.0 s on a
+    /// loaded 2-core machine and tripped short timeouts. It declares nothing a cell could see.
+    /// </summary>
+    public async Task WarmUpAsync() => _state = await CSharpScript.RunAsync("System.GC.KeepAlive(System.Console.Out);", _options).ConfigureAwait(false);
 
     /// <summary>Runs one cell; <paramref name="cellNumber"/> is its 1-based position in the notebook.</summary>
     public async Task<CellOutcome> RunAsync(string source, int cellNumber)
@@ -107,11 +112,13 @@ public sealed partial class ScriptKernel
             string full = Path.GetFullPath(Path.Combine(_notebookDir, path));
             if (!File.Exists(full))
             {
-                string error = $"#r \"{path}\": {full} does not exist (build the library first: dotnet build lib/Learn -c Release)";
+                string error = $"#r \"{path}\": {full} does not exist (build the library first: dotnet build lib/Learn.Interactive -c Release)";
                 return Fail(line, error, error);
             }
 
-            libraries.Add(typeof(Learn.Tensors.Tensor).Assembly);
+            libraries.Add(string.Equals(Path.GetFileName(path), "Learn.Interactive.dll", StringComparison.OrdinalIgnoreCase)
+                ? typeof(Learn.Interactive.LessonKernel).Assembly
+                : typeof(Learn.Tensors.Tensor).Assembly);
         }
 
         // Like the kernel's AddAssemblyReferences, a reference stays for all later cells.

@@ -73,9 +73,11 @@ public static partial class FileAppExporter
                 if (r.Success)
                 {
                     string dll = Path.GetFullPath(Path.Combine(notebookDir, r.Groups["path"].Value));
-                    if (!string.Equals(Path.GetFileName(dll), "Learn.dll", StringComparison.OrdinalIgnoreCase))
+                    // Learn.Interactive comes with the Learn.Notebooks project the app references anyway.
+                    if (!string.Equals(Path.GetFileName(dll), "Learn.dll", StringComparison.OrdinalIgnoreCase)
+                        && !string.Equals(Path.GetFileName(dll), "Learn.Interactive.dll", StringComparison.OrdinalIgnoreCase))
                     {
-                        throw new NotebookFormatException($"{notebookPath}: cell {n}: cannot export {t}: a file-based app references projects, and only the Learn library's is known");
+                        throw new NotebookFormatException($"{notebookPath}: cell {n}: cannot export {t}: a file-based app references projects, and only the Learn library's and its notebook extension's are known");
                     }
 
                     usesLearn = true;

@@ -11,6 +11,13 @@ namespace Learn.Notebooks.Format;
 /// one-space indent, JavaScript string escaping, a trailing newline). Writing the same tree twice
 /// gives the same bytes, which is what makes a stale-output check exact.
 /// </summary>
+/// <remarks>
+/// Hand-written because Microsoft.DotNet.Interactive.Documents does not round-trip these files. Measured
+/// (1.0.0-beta.26120.1, <c>Notebook.ToJupyterJson(Notebook.Parse(text)) == text</c> on the 9 lessons, Nov 2026):
+/// 0 of 9 byte-identical; all lose the trailing newline VS Code writes, and 00-sample gains the legacy
+/// <c>dotnet_interactive</c> cell metadata after <c>polyglot_notebook</c> (keys no longer sorted), so re-saving in
+/// VS Code would show diffs.
+/// </remarks>
 public static class PolyglotJson
 {
     /// <summary>Serialises <paramref name="node"/> with sorted keys, one-space indent and a final newline.</summary>

@@ -132,7 +132,7 @@ public sealed class ExampleTests : CliTestBase
 
                 break;
             case "notebooks":
-                // The lessons reference ../lib/Learn/bin/Release/net8.0/Learn.dll: link the checkout's lib/ beside them.
+                // The lessons reference ../lib/Learn.Interactive/bin/Release/net10.0/: link the checkout's lib/ beside them.
                 Directory.CreateDirectory(P("notebooks"));
                 File.Copy(Path.Combine(Root, "notebooks", "00-sample.ipynb"), P(Path.Combine("notebooks", "00-sample.ipynb")));
                 Directory.CreateSymbolicLink(P("lib"), Path.Combine(Root, "lib"));

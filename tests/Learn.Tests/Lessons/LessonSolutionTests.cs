@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Learn.Lessons;
@@ -22,23 +21,7 @@ public class LessonSolutionTests
             .Select(f => new TestCaseData(Path.GetFileNameWithoutExtension(f)).SetName($"Solutions are right: {Path.GetFileName(f)}"));
 
     [OneTimeSetUp]
-    public void BuildWhatTheLessonsReference()
-    {
-        NotebookTestSupport.EnsureLearnReleaseBuilt();
-        string dll = Path.Combine(Root, "lib", "Learn.Lessons", "bin", "Release", "net10.0", "Learn.Lessons.dll");
-        if (!File.Exists(dll))
-        {
-            var psi = new ProcessStartInfo("dotnet", ["build", Path.Combine(Root, "lib", "Learn.Lessons", "Learn.Lessons.csproj"), "-c", "Release", "-nologo", "-v", "q"])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            using var p = Process.Start(psi)!;
-            string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            Assert.That(p.ExitCode, Is.Zero, $"building lib/Learn.Lessons for the lessons failed:\n{output}");
-        }
-    }
+    public void BuildWhatTheLessonsReference() => NotebookTestSupport.EnsureLearnReleaseBuilt();
 
     [OneTimeTearDown]
     public void RemoveScratch()

@@ -91,18 +91,19 @@ internal static class NotebookTestSupport
     }
 
     /// <summary>
-    /// The lessons reference the Release build of the library (the README's main command builds it);
+    /// The lessons reference the Release build of lib/Learn.Interactive (Learn.dll, the lessons' helpers
+    /// Learn.Lessons.dll and the kernel extension side by side);
     /// a test run from a Debug build makes sure it exists.
     /// </summary>
     public static void EnsureLearnReleaseBuilt()
     {
-        string dll = Path.Combine(RepoRoot, "lib", "Learn", "bin", "Release", "net8.0", "Learn.dll");
+        string dll = Path.Combine(RepoRoot, "lib", "Learn.Interactive", "bin", "Release", "net10.0", "Learn.Lessons.dll");
         if (File.Exists(dll))
         {
             return;
         }
 
-        var psi = new ProcessStartInfo("dotnet", ["build", Path.Combine(RepoRoot, "lib", "Learn", "Learn.csproj"), "-c", "Release", "-f", "net8.0", "-nologo", "-v", "q"])
+        var psi = new ProcessStartInfo("dotnet", ["build", Path.Combine(RepoRoot, "lib", "Learn.Interactive", "Learn.Interactive.csproj"), "-c", "Release", "-nologo", "-v", "q"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -45,7 +45,7 @@ internal static class FastConvBackward
         // group is too little work to split. Otherwise the groups run in turn, each split across the workers.
         if (g.Groups >= 2 * Parallelism.Threads && macs < Parallelism.SerialBelowMacs)
         {
-            Parallelism.For(g.Groups, macs * g.Groups, (g0, g1) =>
+            Parallelism.For(0, g.Groups, macs * g.Groups, (g0, g1) => // 0: Parallelism.Threads
             {
                 var buffers = new Buffers(rows, coutG, columns);
                 for (int group = g0; group < g1; group++)
@@ -59,11 +59,14 @@ internal static class FastConvBackward
         var shared = new Buffers(rows, coutG, columns);
         for (int group = 0; group < g.Groups; group++)
         {
-            Group(g, group, x, w, dy, source, dx, dw, db, shared, Parallelism.For);
+            Group(g, group, x, w, dy, source, dx, dw, db, shared, Split);
         }
     }
 
     private static void Serial(int count, long macs, Action<int, int> body) => body(0, count);
+
+    // Across Parallelism.Threads workers (0: the default thread count).
+    private static void Split(int count, long macs, Action<int, int> body) => Parallelism.For(0, count, macs, body);
 
     /// <summary>The per-group work buffers: X_col, dY_g and dCol.</summary>
     private sealed class Buffers(int rows, int coutG, int columns)
