@@ -133,10 +133,10 @@ public sealed class CommandLineTests : CliTestBase
         CliResult before = Run("notebooks", "check", notebook);
         Assert.That((before.Code, before.Err), Is.EqualTo((1, $"{notebook}: cell {root["cells"]!.AsArray().IndexOf(code) + 1}: has stored outputs or an execution count (clear outputs before committing)\n")));
         CliResult clear = Run("notebooks", "clear", notebook);
-        Assert.That((clear.Code, clear.Out), Is.EqualTo((0, $"{notebook}: cleared\n1 notebooks: 1 cleared, 0 had no outputs\n")));
+        Assert.That((clear.Code, clear.Out), Is.EqualTo((0, $"{notebook}: outputs cleared\n1 notebooks: 1 cleared, 0 already clear, 0 unreadable\n")));
         CliResult after = Run("notebooks", "check", notebook);
         Assert.That((after.Code, after.Err), Is.EqualTo((0, "")));
-        Assert.That(Run("notebooks", "clear", notebook).Out, Is.EqualTo("1 notebooks: 0 cleared, 1 had no outputs\n"));
+        Assert.That(Run("notebooks", "clear", notebook).Out, Is.EqualTo($"{notebook}: no outputs\n1 notebooks: 0 cleared, 1 already clear, 0 unreadable\n"));
     }
 
     [Test]
