@@ -12,7 +12,9 @@ where the case says otherwise. The cases (manifest.json: which layer `learn diff
   hard_sigmoid        hard sigmoid for conv3.1's gate sigmoid
   reflect_padding     reflect instead of zero padding in conv2.1.conv2d.2.conv2 (depthwise; folded with its bn)
   baked_batch         x.view(1, -1) for flatten: the Reshape has batch size 1 baked in (batch 2 fails)
-and not_osnet.onnx, a small conv net whose node scopes name no OSNet module (bad input).
+and two bad inputs: not_osnet.onnx, a small conv net whose node scopes name no OSNet module, and renamed_node.onnx,
+the correct export with one node's scope renamed (conv1x: a module OSNet does not have), which must be reported as
+a mapping gap, not guessed.
 To keep the committed files small the weights are stored once, in osnet_x0_25.weights (ONNX external data); an
 export whose tensor differs from the correct one (the folded eps bug) keeps that tensor inline.
 Deterministic: seeded weights, one thread, fixed opset.
@@ -108,6 +110,11 @@ def main():
         onnx.checker.check_model(path)
         manifest["cases"][name] = dict(expected_layer=layer, what=what, batch2_fails=name == "baked_batch")
         print(f"{name}: {os.path.getsize(path)} bytes")
+    renamed = onnx.load(os.path.join(OUT, "correct.onnx"), load_external_data=False)
+    for node in renamed.graph.node:
+        if node.name == "/conv2/conv2.0/conv1/conv/Conv":
+            node.name = "/conv2/conv2.0/conv1x/conv/Conv"
+    onnx.save(renamed, os.path.join(OUT, "renamed_node.onnx"))
     torch.manual_seed(0)
     other = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()).eval()
     export(other, os.path.join(OUT, "not_osnet.onnx"))

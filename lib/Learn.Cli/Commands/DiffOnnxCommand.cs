@@ -101,7 +101,7 @@ internal static class DiffOnnxCommand
 
         if (map.Gaps.Count > 0)
         {
-            throw CliError.Failure(onnxPath, $"{map.Gaps.Count} nodes name no module of {variant}, not mapped: {List(map.Gaps)}");
+            throw CliError.Failure(onnxPath, $"{map.Gaps.Count} node{(map.Gaps.Count == 1 ? "" : "s")} whose scope names no module of {variant}, not mapped: {List(map.Gaps)}");
         }
 
         byte[] exposed = file.WithOutputs(map.Values.Values.Distinct().Where(v => !file.Outputs.Contains(v)));

@@ -107,6 +107,13 @@ public sealed class DiffOnnxCommandTests : CliTestBase
     }
 
     [Test]
+    public void A_node_whose_scope_names_no_module_is_listed_not_guessed()
+    {
+        CliResult r = DiffOnnx(Onnx("renamed_node"));
+        AssertOneLineError(r, 1, "learn: ", "renamed_node.onnx", "1 node whose scope names no module of osnet_x0_25, not mapped: /conv2/conv2.0/conv1x/conv/Conv");
+    }
+
+    [Test]
     public void A_checkpoint_of_another_variant_is_one_line()
     {
         CliResult r = Run("diff-onnx", Onnx("correct"), "--weights", Weights, "--variant", "osnet_x0_5", "--input", Input);
