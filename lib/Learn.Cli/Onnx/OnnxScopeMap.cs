@@ -101,11 +101,12 @@ internal sealed partial class OnnxScopeMap
             string written = segment;
             string? child = Child(segment, last, path, modules);
             call = 1;
-            if (child is null && CallSuffix().Match(segment) is { Success: true } m)
+            if (child is null && CallSuffix().Match(segment) is { Success: true } m
+                && int.TryParse(m.Groups[2].Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int earlier) && earlier < int.MaxValue)
             {
                 written = m.Groups[1].Value;
                 child = Child(written, last, path, modules);
-                call = int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) + 1;
+                call = earlier + 1;
             }
 
             if (child is null)
