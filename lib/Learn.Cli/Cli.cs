@@ -27,6 +27,7 @@ public static class Cli
         OSNetCommand.Verb,
         CostCommand.Verb,
         DiffCommand.Verb,
+        DiffOnnxCommand.Verb,
         ConvertCommand.Verb,
         BenchCommand.Verb,
         NotebooksCommand.Verb,

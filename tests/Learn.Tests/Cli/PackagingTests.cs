@@ -35,6 +35,13 @@ public sealed class PackagingTests : CliTestBase
         Assert.That(stdout, Does.StartWith("learn - the convolution family and OSNet"));
         (code, _, stderr) = Launch(Folder, learn, "conv");
         Assert.That((code, stderr), Is.EqualTo((2, "learn: conv: unknown verb (learn --help lists them); did you mean conv2d or cost?\n")));
+
+        // The tool carries ONNX Runtime's native library: learn diff-onnx runs an export.
+        string catalogue = Path.Combine(root, "reference-weights", "port-catalogue");
+        (code, stdout, stderr) = Launch(Folder, learn, "diff-onnx", Path.Combine(catalogue, "onnx", "correct.onnx"), "--weights",
+            Path.Combine(root, "reference-weights", "osnet", "osnet_x0_25.pth"), "--variant", "osnet_x0_25", "--input", Path.Combine(catalogue, "input.npy"));
+        Assert.That((code, stderr), Is.EqualTo((0, "")), stdout);
+        Assert.That(stdout, Does.Contain("batch 2: with error propagation: all "));
     }
 
     private static void Dotnet(string workingDirectory, params string[] args)
