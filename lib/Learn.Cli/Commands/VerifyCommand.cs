@@ -19,7 +19,8 @@ internal static class VerifyCommand
             "batch norm ...) and, when the folder has osnet/manifest.json, every OSNet variant stage by stage\n" +
             "(conv1 ... fc, then the feature and the logits; K along the longest path, from the model's trace),\n" +
             "with the weights rebuilt by the generator of export_osnet.py (Learn.Verification.OSNetFixtureWeights).\n" +
-            "The OSNet variants run on the reference loops, one forward pass each: about a minute in all.\n" +
+            "The OSNet variants run on the reference loops, one forward pass each, one variant per core: about\n" +
+            "two minutes of CPU in all, shared out over the cores; the operators take under a second.\n" +
             "Not covered: the gradient fixtures of gradients/ (dotnet test --filter FullyQualifiedName~GradientGolden).\n" +
             "Regenerate the fixtures with the scripts in reference-weights/ (see its README).",
         Options =
