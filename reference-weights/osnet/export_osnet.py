@@ -229,7 +229,7 @@ VARIANTS = {
 
 
 # ---------------------------------------------------------------------------------------------------
-# The weight generator (mirrored in C# by tests/Learn.Tests/Models/FixtureWeights.cs)
+# The weight generator (mirrored in C# by lib/Learn/Verification/OSNetFixtureWeights.cs)
 # ---------------------------------------------------------------------------------------------------
 MASK = (1 << 64) - 1
 GOLDEN = 0x9E3779B97F4A7C15

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using Learn.Cli.CommandLine;
 using Learn.Ops;
 using Learn.Verification;
@@ -10,21 +12,25 @@ namespace Learn.Cli.Commands;
 /// <param name="Op">The operator, e.g. <c>conv2d</c>.</param>
 /// <param name="ReductionLength">K of the tolerance rule.</param>
 /// <param name="Run">Runs the library on the case's inputs and compares with PyTorch's output.</param>
-internal sealed record VerifyCase(string Name, string Op, long ReductionLength, Func<Implementation, Comparison> Run);
+/// <param name="Group">Cases of one group share work (an OSNet variant's forward pass) and run in order on one
+/// thread; different groups may run at the same time. Null: a group of its own.</param>
+internal sealed record VerifyCase(string Name, string Op, long ReductionLength, Func<Implementation, Comparison> Run, string? Group = null);
 
 /// <summary>
 /// The table <c>learn verify</c> prints: one row per case with its max abs error, its tolerance and OK/FAIL,
-/// then a verdict line. A case that throws is a FAIL row with the message, and the others still run.
+/// then a verdict line. A case that throws is a FAIL row with the message, and the others still run. Groups of
+/// cases run side by side, one per core (the reference loops are single-threaded); the table keeps the cases' order.
 /// </summary>
 internal static class VerifyReport
 {
     /// <summary>
     /// Runs every case with <paramref name="impl"/>, writes the table, returns 0 when all are within tolerance, else 1;
-    /// <paramref name="progress"/> (optional; a progress bar on a terminal) is told each case's name as it is done.
+    /// <paramref name="progress"/> (optional; a progress bar on a terminal) is told each case's name as it is done;
+    /// <paramref name="coverage"/> (optional) says which fixtures the cases are, on the line after the header.
     /// </summary>
     /// <exception cref="CliError">The implementation is not available in this build (usage error naming --impl).</exception>
     public static int Write(TextWriter output, string source, string torchVersion, IReadOnlyList<VerifyCase> cases, Implementation impl,
-        IProgress<string>? progress = null)
+        IProgress<string>? progress = null, string? coverage = null)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(cases);
@@ -33,47 +39,67 @@ internal static class VerifyReport
             throw CliError.Failure(source, "holds no fixture cases");
         }
 
-        var rows = new List<string[]>();
-        var failed = new List<string>();
-        foreach (VerifyCase c in cases)
+        var rows = new string[cases.Count][];
+        var groups = Enumerable.Range(0, cases.Count).GroupBy(i => cases[i].Group ?? $"\0{i}").Select(g => g.ToArray()).ToList();
+        try
         {
-            string[] row;
-            try
-            {
-                Comparison r = c.Run(impl);
-                row = [c.Name, c.Op, Count(c.ReductionLength), Number(r.MaxAbsError), Number(r.Tolerance.Atol), r.Close ? "OK" : "FAIL"];
-                if (!r.Close)
+            // NoBuffering: each worker takes the next group when it is free, so a long group does not hold others back.
+            Parallel.ForEach(Partitioner.Create(groups, EnumerablePartitionerOptions.NoBuffering),
+                new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+                group =>
                 {
-                    row[^1] = r.Actual.SameShape(r.Expected)
-                        ? $"FAIL ({r.Mismatches} of {r.Expected.Length} outside; worst at {r.IndexOf(r.WorstIndex)})"
-                        : $"FAIL (shape {r.Actual.ShapeString}, expected {r.Expected.ShapeString})";
-                }
-            }
-            catch (ArgumentOutOfRangeException e) when (e.ParamName == "impl")
-            {
-                throw CliError.Usage("--impl", $"'{impl.ToString().ToLowerInvariant()}' is not available in this build");
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidDataException or NotSupportedException)
-            {
-                // The library refused the case or its files are broken: report it as this case's failure.
-                row = [c.Name, c.Op, Count(c.ReductionLength), "-", "-", $"FAIL ({Cli.OneLine(e)})"];
-            }
-
-            if (!row[^1].Equals("OK", StringComparison.Ordinal))
-            {
-                failed.Add(c.Name);
-            }
-
-            rows.Add(row);
-            progress?.Report(c.Name);
+                    foreach (int i in group)
+                    {
+                        rows[i] = RowOf(cases[i], impl);
+                        progress?.Report(cases[i].Name);
+                    }
+                });
+        }
+        catch (AggregateException e)
+        {
+            // As if the cases had run one after another: a usage error first, else the first problem.
+            ExceptionDispatchInfo.Capture(e.InnerExceptions.FirstOrDefault(x => x is CliError) ?? e.InnerExceptions[0]).Throw();
         }
 
+        var failed = cases.Where((_, i) => !rows[i][^1].Equals("OK", StringComparison.Ordinal)).Select(c => c.Name).ToList();
+
         output.WriteLine($"fixtures: {source} (PyTorch {torchVersion}, {cases.Count} cases, impl {impl.ToString().ToLowerInvariant()})");
-        WriteTable(output, ["case", "op", "K", "max abs err", "atol=rtol", "result"], rows);
+        if (coverage is not null)
+        {
+            output.WriteLine($"covers: {coverage}");
+        }
+
+        WriteTable(output, ["case", "op", "K", "max abs err", "atol=rtol", "result"], [.. rows]);
         output.WriteLine(failed.Count == 0
             ? $"all {cases.Count} cases within tolerance"
             : $"{failed.Count} of {cases.Count} cases FAIL: {string.Join(", ", failed)}");
         return failed.Count == 0 ? ExitCode.Ok : ExitCode.DataFailure;
+    }
+
+    private static string[] RowOf(VerifyCase c, Implementation impl)
+    {
+        try
+        {
+            Comparison r = c.Run(impl);
+            string[] row = [c.Name, c.Op, Count(c.ReductionLength), Number(r.MaxAbsError), Number(r.Tolerance.Atol), r.Close ? "OK" : "FAIL"];
+            if (!r.Close)
+            {
+                row[^1] = r.Actual.SameShape(r.Expected)
+                    ? $"FAIL ({r.Mismatches} of {r.Expected.Length} outside; worst at {r.IndexOf(r.WorstIndex)})"
+                    : $"FAIL (shape {r.Actual.ShapeString}, expected {r.Expected.ShapeString})";
+            }
+
+            return row;
+        }
+        catch (ArgumentOutOfRangeException e) when (e.ParamName == "impl")
+        {
+            throw CliError.Usage("--impl", $"'{impl.ToString().ToLowerInvariant()}' is not available in this build");
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or NotSupportedException)
+        {
+            // The library refused the case or its files are broken: report it as this case's failure.
+            return [c.Name, c.Op, Count(c.ReductionLength), "-", "-", $"FAIL ({Cli.OneLine(e)})"];
+        }
     }
 
     private static void WriteTable(TextWriter output, string[] header, List<string[]> rows)

@@ -3,6 +3,7 @@ using Learn.IO;
 using Learn.Layers;
 using Learn.Tensors;
 using Learn.Tests.Models;
+using Learn.Verification;
 
 namespace Learn.Tests.Cli;
 
@@ -23,7 +24,7 @@ public sealed class DiffCommandTests : CliTestBase
     // The reference dump, and a second dump of the same run (a port identical to it) or of the fast path.
     private (string Port, string Ref) TwoDumps(string impl = "naive")
     {
-        string x = Save("x.npy", FixtureWeights.Input(5, "diff/input", [1, 3, 64, 32]));
+        string x = Save("x.npy", OSNetFixtureWeights.Input(5, "diff/input", [1, 3, 64, 32]));
         foreach ((string dump, string how) in new[] { ("ref", "naive"), ("port", impl) })
         {
             CliResult r = Run("osnet", "--variant", "osnet_x0_25", "--weights", Weights, "--input", x, "--output", P(dump + ".npy"), "--activations", P(dump), "--impl", how);

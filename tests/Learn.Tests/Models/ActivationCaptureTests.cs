@@ -2,6 +2,7 @@ using Learn.Analysis;
 using Learn.Layers;
 using Learn.Models;
 using Learn.Tensors;
+using Learn.Verification;
 
 namespace Learn.Tests.Models;
 
@@ -12,8 +13,8 @@ public class ActivationCaptureTests
     private static OSNet SmallModel(out Tensor x)
     {
         OSNet model = OSNet.Create("osnet_ibn_x1_0", 16);
-        model.LoadStateDict(FixtureWeights.For(model, "capture", 7));
-        x = FixtureWeights.Input(7, "capture/input", [1, 3, 32, 16]);
+        model.LoadStateDict(OSNetFixtureWeights.For(model, "capture", 7));
+        x = OSNetFixtureWeights.Input(7, "capture/input", [1, 3, 32, 16]);
         return model;
     }
 
@@ -79,8 +80,8 @@ public class ActivationDirectoryTests
         try
         {
             OSNet model = OSNet.Create("osnet_x0_25", 16);
-            model.LoadStateDict(FixtureWeights.For(model, "dump", 3));
-            Tensor x = FixtureWeights.Input(3, "dump/input", [1, 3, 32, 16]);
+            model.LoadStateDict(OSNetFixtureWeights.For(model, "dump", 3));
+            Tensor x = OSNetFixtureWeights.Input(3, "dump/input", [1, 3, 32, 16]);
             var dump = new ActivationDirectory(folder, name => name.StartsWith("conv2.0.gate", StringComparison.Ordinal) || name == "fc");
             var recorder = new ActivationRecorder(name => name.StartsWith("conv2.0.gate", StringComparison.Ordinal) || name == "fc");
             model.Forward(x, dump);

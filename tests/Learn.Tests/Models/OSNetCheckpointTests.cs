@@ -2,6 +2,7 @@ using Learn.IO;
 using Learn.Models;
 using Learn.Tensors;
 using Learn.Tests.Cli;
+using Learn.Verification;
 
 namespace Learn.Tests.Models;
 
@@ -31,7 +32,7 @@ public class OSNetCheckpointTests
             OSNet loaded = OSNet.Create(variant, OSNetFixtures.NumClasses);
             StateDictMatch match = loaded.LoadStateDict(Checkpoint.Load(path));
             Assert.That(match.IsExact, match.Report);
-            var expected = FixtureWeights.For(loaded, variant, OSNetFixtures.Seed);
+            var expected = OSNetFixtureWeights.For(loaded, variant, OSNetFixtures.Seed);
             foreach (var (name, tensor) in loaded.NamedTensors())
             {
                 Assert.That(tensor.Shape, Is.EqualTo(expected[name].Shape), name);

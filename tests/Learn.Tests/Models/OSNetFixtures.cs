@@ -44,7 +44,7 @@ internal static class OSNetFixtures
     public static OSNet Build(string variant)
     {
         OSNet model = OSNet.Create(variant, NumClasses);
-        model.LoadStateDict(FixtureWeights.For(model, variant, Seed));
+        model.LoadStateDict(OSNetFixtureWeights.For(model, variant, Seed));
         return model;
     }
 
@@ -58,7 +58,7 @@ internal static class OSNetFixtures
     public static void WriteCheckpoint(string variant, string path)
     {
         OSNet model = OSNet.Create(variant, NumClasses);
-        var weights = FixtureWeights.For(model, variant, Seed);
+        var weights = OSNetFixtureWeights.For(model, variant, Seed);
         var stateDict = new StateDict();
         foreach (var (name, _) in model.NamedTensors())
         {

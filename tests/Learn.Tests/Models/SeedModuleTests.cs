@@ -3,6 +3,7 @@ using Learn.Analysis;
 using Learn.Layers;
 using Learn.Models;
 using Learn.Tensors;
+using Learn.Verification;
 using static Learn.Tests.Models.OSNetFixtures;
 
 namespace Learn.Tests.Models;
@@ -27,7 +28,7 @@ public class SeedModuleTests
         Module module = Builders[name]();
         var keys = entry.GetProperty("state_dict").EnumerateArray().Select(e => (e[0].GetString()!, Shape(e[1]))).ToList();
         Assert.That(module.NamedTensors().Select(p => (p.Key, p.Value.Shape)).Select(p => p.Key), Is.EqualTo(keys.Select(k => k.Item1)));
-        module.LoadStateDict(FixtureWeights.For(module, name, Seed));
+        module.LoadStateDict(OSNetFixtureWeights.For(module, name, Seed));
 
         Tensor x = Read(entry.GetProperty("input").GetProperty("file").GetString()!);
         Tensor expected = Read(entry.GetProperty("output").GetProperty("file").GetString()!);

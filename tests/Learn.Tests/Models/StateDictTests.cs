@@ -3,6 +3,7 @@ using Learn.IO;
 using Learn.Layers;
 using Learn.Models;
 using Learn.Tensors;
+using Learn.Verification;
 using static Learn.Tests.Models.OSNetFixtures;
 
 namespace Learn.Tests.Models;
@@ -49,7 +50,7 @@ public class StateDictTests
         // Guards the C# twin of the generator: sums of dyadic values are exact in double.
         OSNet model = OSNet.Create(variant, NumClasses);
         JsonElement sums = Variant(variant).GetProperty("checksums");
-        foreach (var (key, tensor) in FixtureWeights.For(model, variant, Seed))
+        foreach (var (key, tensor) in OSNetFixtureWeights.For(model, variant, Seed))
         {
             double sum = 0, squares = 0;
             foreach (float v in tensor.Data)
@@ -69,7 +70,7 @@ public class StateDictTests
     {
         OSNet model = OSNet.Create("osnet_x0_25", NumClasses);
         string folder = Path.Combine(Root, Variant("osnet_x0_25").GetProperty("checkpoints").GetProperty("npy_dir").GetString()!);
-        foreach (var (key, tensor) in FixtureWeights.For(model, "osnet_x0_25", Seed))
+        foreach (var (key, tensor) in OSNetFixtureWeights.For(model, "osnet_x0_25", Seed))
         {
             Tensor stored = global::Learn.IO.Npy.Read(Path.Combine(folder, key + ".npy"));
             Assert.That(stored.Shape, Is.EqualTo(tensor.Shape), key);
@@ -81,7 +82,7 @@ public class StateDictTests
     public void Strict_loading_lists_every_problem_and_changes_nothing()
     {
         OSNet model = OSNet.Create("osnet_x0_25", NumClasses);
-        var dict = FixtureWeights.For(model, "osnet_x0_25", Seed);
+        var dict = OSNetFixtureWeights.For(model, "osnet_x0_25", Seed);
         dict.Remove("conv2.0.gate.fc1.bias");
         dict.Remove("fc.1.running_var");
         dict["conv2.0.conv2b.1.conv2.weight"] = Tensor.Zeros(16, 1, 5, 5);
@@ -101,7 +102,7 @@ public class StateDictTests
     public void Non_strict_loading_loads_what_matches_and_reports_the_rest()
     {
         OSNet model = OSNet.Create("osnet_x0_25", NumClasses);
-        var dict = FixtureWeights.For(model, "osnet_x0_25", Seed);
+        var dict = OSNetFixtureWeights.For(model, "osnet_x0_25", Seed);
         dict.Remove("classifier.weight");
         dict["classifier.bias"] = Tensor.Zeros(1000); // another num_classes: torchreid skips it silently
         StateDictMatch report = model.LoadStateDict(dict, strict: false);

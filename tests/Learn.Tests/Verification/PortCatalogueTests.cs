@@ -159,7 +159,7 @@ public sealed class PortCatalogueTests
     private static OSNet OSNetFixturesBuild(string variant, Dictionary<string, double> gains)
     {
         OSNet model = OSNet.Create(variant, OSNetFixtures.NumClasses);
-        Dictionary<string, Tensor> weights = FixtureWeights.For(model, variant, OSNetFixtures.Seed);
+        Dictionary<string, Tensor> weights = OSNetFixtureWeights.For(model, variant, OSNetFixtures.Seed);
         foreach (var (key, factor) in gains)
         {
             float[] data = weights[key].Data;
