@@ -227,14 +227,6 @@ public static class NotebookCommand
 
         problems.AddRange(NotebookValidator.ValidatePolyglot(notebook));
         problems.AddRange(NotebookValidator.ValidateNoOutputs(notebook));
-        for (int i = 0; i < notebook.Cells.Count; i++)
-        {
-            if (notebook.Cells[i].IsCode && CellPreprocessor.Prepare(notebook.Cells[i].Source) is { Error: string error } prepared)
-            {
-                problems.Add($"cell {i + 1}, line {prepared.ErrorLine}: {error}");
-            }
-        }
-
         return problems;
     }
 

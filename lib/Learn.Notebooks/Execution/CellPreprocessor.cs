@@ -6,7 +6,8 @@ namespace Learn.Notebooks.Execution;
 /// Handles the lines the .NET Interactive C# kernel handles before Roslyn sees a cell
 /// (PolyglotSyntaxParser/SubmissionParser): <c>#!csharp</c>/<c>#!c#</c>/<c>#!C#</c> selectors,
 /// <c>#!markdown</c> as the first line, and <c>#r "nuget: Name, Version"</c>. Every other
-/// <c>#!</c> magic and <c>#i</c> is refused, so a notebook never behaves differently here than in Polyglot.
+/// <c>#!</c> magic and <c>#i</c> is refused. Only `learn notebooks export` uses it: a file-based app has no kernel, so
+/// it can express only this subset (`learn notebooks run` executes cells in the real kernel instead).
 /// </summary>
 public static partial class CellPreprocessor
 {
@@ -59,8 +60,7 @@ public static partial class CellPreprocessor
             if (LibraryLine().Match(trimmed) is { Success: true } lib
                 && ShippedLibraries.Contains(Path.GetFileName(lib.Groups["path"].Value)))
             {
-                // The runner ships the Learn library and its notebook extension too: see ScriptKernel for why it
-                // compiles against its own copies.
+                // An exported app references the Learn library and its notebook extension as projects, not by path.
                 learn.Add((lib.Groups["path"].Value, i + 1));
                 lines[i] = "";
                 continue;

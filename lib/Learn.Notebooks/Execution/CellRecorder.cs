@@ -59,6 +59,15 @@ public sealed class CellRecorder : IDisplaySink
         }
     }
 
+    /// <summary>An error output as VS Code stores it: ename "Error", the message, and the message split into lines.</summary>
+    public static JsonObject ErrorOutput(string text) => new()
+    {
+        ["ename"] = "Error",
+        ["evalue"] = text,
+        ["output_type"] = "error",
+        ["traceback"] = PolyglotJson.SplitLines(text),
+    };
+
     /// <summary>Appends Console text to the last output if it is the same stream, else starts a new one.</summary>
     public void Write(string stream, string text)
     {

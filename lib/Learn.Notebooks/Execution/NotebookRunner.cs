@@ -17,7 +17,7 @@ public static class NotebookRunner
     /// <summary>The tag the failing cell of an executed copy carries (papermill marks it the same way).</summary>
     public const string ErrorTag = "learn-error";
 
-    /// <summary>How long the child may take to start and warm up Roslyn before the first cell.</summary>
+    /// <summary>How long the child may take to start and warm up the kernel before the first cell.</summary>
     public static TimeSpan StartupTimeout { get; set; } = TimeSpan.FromSeconds(120);
 
     /// <summary>Runs <paramref name="notebook"/> (read from <paramref name="path"/>), stopping at the first failing cell.</summary>
@@ -92,7 +92,7 @@ public static class NotebookRunner
                         string msg = $"the cell ran longer than the timeout of {cellTimeout.TotalSeconds:0.###} s and was stopped";
                         var timedOut = executed.Cells[currentCell - 1];
                         timedOut.ExecutionCount = ++executionCount;
-                        timedOut.Outputs.Add(ScriptKernel.ErrorOutput($"Timeout: {msg}"));
+                        timedOut.Outputs.Add(CellRecorder.ErrorOutput($"Timeout: {msg}"));
                         progress?.Invoke($"cell {currentCell} timed out");
                         return Fail(path, executed, currentCell, 0, msg, true);
                     }
@@ -117,7 +117,7 @@ public static class NotebookRunner
                         var crashed = executed.Cells[currentCell - 1];
                         crashed.ExecutionCount = ++executionCount;
                         why = $"the notebook host stopped during this cell: {why}";
-                        crashed.Outputs.Add(ScriptKernel.ErrorOutput(why));
+                        crashed.Outputs.Add(CellRecorder.ErrorOutput(why));
                     }
 
                     return Fail(path, executed, pending ? currentCell : 0, 0, why, false);

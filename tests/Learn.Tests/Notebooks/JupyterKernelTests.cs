@@ -159,6 +159,59 @@ public class JupyterKernelTests
         return html.Contains("Plotly.newPlot", StringComparison.Ordinal) ? null : "its text/html does not draw it";
     }
 
+    /// <summary>
+    /// `learn notebooks run` gives, cell by cell, the outputs Jupyter's client gets from the tool's kernel for a
+    /// notebook that restores a package, registers a formatter and uses #!time, #!who and #!whos. Compared after the
+    /// differences the runner documents: Jupyter's bootstrap script in the first cell (Jupyter mode only), a trailing
+    /// value stored as execute_result by Jupyter and as display_data by Polyglot and the runner, Submission#N, and the
+    /// number after "Wall time:".
+    /// </summary>
+    [Test]
+    public void The_runner_gives_the_outputs_Jupyter_gives()
+    {
+        string source = Data("kernel-features.ipynb");
+        string dir = NewTempDir();
+        string script = Path.Combine(dir, "run.py");
+        File.WriteAllText(script, Runner);
+        string viaJupyter = Path.Combine(dir, "jupyter.ipynb");
+        var (code, output) = Run(Python, [script, source, viaJupyter], 900);
+        Assert.That(code, Is.Zero, output);
+        var runner = Command(["run", source, "--out", Path.Combine(dir, "site")]);
+        Assert.That(runner.ExitCode, Is.Zero, runner.Stderr);
+
+        var expected = Comparable(JsonNode.Parse(File.ReadAllText(viaJupyter))!, dropBootstrap: true);
+        var actual = Comparable(JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "site", "kernel-features.ipynb")))!, dropBootstrap: false);
+        Assert.That(actual, Is.EqualTo(expected));
+    }
+
+    private static List<string> Comparable(JsonNode notebook, bool dropBootstrap)
+    {
+        var cells = new List<string>();
+        foreach (var cell in notebook["cells"]!.AsArray().Where(c => (string?)c!["cell_type"] == "code"))
+        {
+            var outputs = new List<string>();
+            foreach (var o in cell!["outputs"]!.AsArray().Select(o => o!))
+            {
+                string kind = (string)o["output_type"]!;
+                string body = o["data"] is JsonObject data
+                    ? string.Join("\n", data.Select(kv => kv.Key + "=" + Text(kv.Value)))
+                    : Text(o["text"]);
+                if (dropBootstrap && body.Contains("dotnet-interactive-this-cell", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                body = System.Text.RegularExpressions.Regex.Replace(body, "Submission#[0-9]+", "Submission#N");
+                body = System.Text.RegularExpressions.Regex.Replace(body, "^text/plain=Wall time: [0-9.]+ms$", "text/plain=Wall time: (time)ms");
+                outputs.Add((kind == "execute_result" ? "display_data" : kind) + ": " + body);
+            }
+
+            cells.Add(string.Join("\n---\n", outputs));
+        }
+
+        return cells;
+    }
+
     private static string Text(JsonNode? value) => value switch
     {
         JsonArray lines => string.Concat(lines.Select(l => (string?)l)),

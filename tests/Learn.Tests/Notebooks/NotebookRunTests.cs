@@ -82,17 +82,39 @@ public class NotebookRunTests
     }
 
     [Test]
-    public void An_unknown_nuget_package_is_refused_clearly()
+    public void A_package_that_cannot_be_restored_is_named_on_its_line()
     {
-        var (result, _) = RunBroken("unknown-package.ipynb");
-        Assert.That(result.Stderr, Does.Contain("unknown-package.ipynb: cell 2, line 1: #r \"nuget: Newtonsoft.Json, 13.0.3\": the learn runner cannot restore packages and does not ship Newtonsoft.Json"));
+        // A version the package source does not have: the kernel's own restore fails and says which package.
+        var (result, executed) = RunBroken("unknown-package.ipynb");
+        Assert.That(result.Stderr, Does.Contain("unknown-package.ipynb: cell 2, line 1: error NU1102: Unable to find package Newtonsoft.Json with version (>= 99.0.0)"));
+        Assert.That(Text(executed.Cells[1].Outputs[^1]), Does.Not.Contain("Project.fsproj"), "the kernel's temporary restore project is not part of the error");
     }
 
     [Test]
-    public void An_unsupported_magic_is_refused_clearly()
+    public void An_unknown_magic_fails_as_in_the_kernel()
     {
-        var (result, _) = RunBroken("unsupported-magic.ipynb");
-        Assert.That(result.Stderr, Does.Contain("cell 1, line 1: the magic command #!time is not supported"));
+        var (result, _) = RunBroken("unknown-magic.ipynb");
+        Assert.That(result.Stderr, Does.Contain("unknown-magic.ipynb: cell 1, line 1: error DNI101: Unknown magic command '#!nosuchmagic'"));
+    }
+
+    [Test]
+    public void The_real_kernel_restores_packages_and_runs_formatters_and_magics()
+    {
+        string dir = NewTempDir();
+        var result = Command(["run", Data("kernel-features.ipynb"), "--out", dir]);
+        Assert.That(result.ExitCode, Is.Zero, result.Stderr);
+        var cells = NotebookJson.Load(Path.Combine(dir, "kernel-features.ipynb")).Cells;
+        string Data0(int cell, int output, string mime) => PolyglotJson.JoinLines(cells[cell].Outputs[output]["data"]![mime]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(Data0(1, 0, "text/html"), Does.Contain("<strong>Installed Packages</strong>").And.Contain("Newtonsoft.Json, 13.0.4"), "#r \"nuget:\" restored by the kernel");
+            Assert.That(Data0(1, 1, "text/plain"), Is.EqualTo("{\"a\":1,\"b\":[2,3]}"), "the restored Newtonsoft.Json runs");
+            Assert.That(Data0(3, 0, "text/html"), Is.EqualTo("<b>(1, 2)</b>"), "Formatter.Register changes how a type shows");
+            Assert.That(Text(cells[4].Outputs[0]), Is.EqualTo("499500\n"));
+            Assert.That(Data0(4, 1, "text/plain"), Does.Match("^Wall time: [0-9.]+ms$"), "#!time");
+            Assert.That(Data0(5, 0, "text/html"), Does.Contain("[ p\t , total\t  ]"), "#!who lists the variables");
+            Assert.That(Data0(6, 0, "text/html"), Does.Contain("<td>Submission#N+Point</td>"), "#!whos, with the submission number made stable");
+        });
     }
 
     [Test]
@@ -119,26 +141,30 @@ public class NotebookRunTests
             Assert.That(c2.Select(o => (string?)o["output_type"]), Is.EqualTo(new[] { "stream", "stream", "display_data" }));
             Assert.That(Text(c2[0]), Is.EqualTo("to stdout\nmerged with the line before\n"), "consecutive writes merge into one stream output");
             Assert.That((string?)c2[1]["name"], Is.EqualTo("stderr"));
-            Assert.That(PolyglotJson.JoinLines(c2[2]["data"]!["text/plain"]), Is.EqualTo("42"), "the trailing expression is displayed");
+            // What the real kernel gives (the same as nbclient stores from the tool's kernel): a trailing int as the
+            // kernel's HTML plain-text view, a string as text/plain.
+            Assert.That(PolyglotJson.JoinLines(c2[2]["data"]!["text/html"]), Does.StartWith("<div class=\"dni-plaintext\"><pre>42</pre></div>"), "the trailing expression is displayed");
             Assert.That(nb.Cells[1].ExecutionCount, Is.EqualTo(1));
 
             var c3 = nb.Cells[2].Outputs.Select(o => o["data"]!.AsObject()).ToList();
             Assert.That(PolyglotJson.JoinLines(c3[0]["text/plain"]), Is.EqualTo("via display"));
-            Assert.That(PolyglotJson.JoinLines(c3[1]["text/plain"]), Is.EqualTo("[1.5, 2]"));
+            Assert.That(PolyglotJson.JoinLines(c3[1]["text/html"]), Does.StartWith("<div class=\"dni-plaintext\"><pre>[ 1.5, 2 ]</pre></div>"));
             Assert.That(PolyglotJson.JoinLines(c3[2]["text/html"]), Is.EqualTo("<i>html</i>"));
             Assert.That(PolyglotJson.JoinLines(c3[3]["text/html"]), Is.EqualTo("<b>helper</b>"));
             Assert.That(PolyglotJson.JoinLines(c3[4]["text/plain"]), Is.EqualTo("to stdout!"), "variables and usings persist across cells");
 
             var c4 = nb.Cells[3].Outputs.Select(o => o["data"]!.AsObject()).ToList();
-            Assert.That(PolyglotJson.JoinLines(c4[0]["text/plain"]), Is.EqualTo("updated version"), "DisplayedValue.Update replaces in place");
-            Assert.That(PolyglotJson.JoinLines(c4[1]["text/plain"]), Is.EqualTo("<null>"));
+            // The kernel sends Update() to the front end, which redraws; the stored output keeps the first value, as nbclient's does.
+            Assert.That(PolyglotJson.JoinLines(c4[0]["text/plain"]), Is.EqualTo("first version"));
+            Assert.That(PolyglotJson.JoinLines(c4[1]["text/html"]), Does.Contain("&lt;null&gt;"));
 
             Assert.That(PolyglotJson.JoinLines(nb.Cells[4].Outputs[0]["data"]!["text/html"]), Does.Contain("<strong>rendered</strong>"), "#!markdown cells render");
 
-            var chart = nb.Cells[5].Outputs.Single()["data"]!.AsObject();
+            var chart = nb.Cells[5].Outputs[^1]["data"]!.AsObject();
+            Assert.That(PolyglotJson.JoinLines(nb.Cells[5].Outputs[0]["data"]!["text/html"]), Does.Contain("Installed Packages"), "the kernel's restore report");
             Assert.That(chart["application/vnd.plotly.v1+json"]!["data"]![0]!["type"]!.GetValue<string>(), Is.EqualTo("bar"));
             string html = PolyglotJson.JoinLines(chart["text/html"]);
-            Assert.That(html, Does.Contain("<div id=\"plotly-c6-1\">"), "the chart id is stable");
+            Assert.That(html, Does.Contain("<div id=\"learn-chart-1\""), "the chart id is stable");
             Assert.That(html, Does.Not.Contain("cdn.plot.ly"), "no plotly.js download in the fragment");
             Assert.That(html.Length, Is.LessThan(100_000), "plotly.js is not embedded per chart");
         });

@@ -21,6 +21,7 @@ internal static class NotebookTestSupport
 
     private static readonly Lazy<CommandResult> OutputsRun = new(() =>
     {
+        EnsureLearnReleaseBuilt();
         string dir = NewTempDir();
         return Command(["run", Data("outputs.ipynb"), "--out", dir]) with { OutDir = dir };
     });

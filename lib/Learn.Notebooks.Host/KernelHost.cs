@@ -1,19 +1,20 @@
 using System.IO.Pipes;
 using System.Text;
 using System.Text.Json.Nodes;
+using Learn.Notebooks.Execution;
 using Learn.Notebooks.Format;
-using Learn.Notebooks.Kernel;
 
-namespace Learn.Notebooks.Execution;
+namespace Learn.Notebooks.Host;
 
 /// <summary>
-/// The child process side: runs one notebook's code cells in order and reports each cell on the private pipe
-/// the parent passed (see <see cref="HostProtocol"/>). It stops at the first failing cell. The parent kills it at the timeout.
+/// The child process side: runs one notebook's code cells in order in the real .NET Interactive C# kernel
+/// (<see cref="KernelSession"/>) and reports each cell on the private pipe the parent passed (see
+/// <see cref="HostProtocol"/>). It stops at the first failing cell. The parent kills it at the timeout.
 /// </summary>
-public static class NotebookHost
+public static class KernelHost
 {
     /// <summary>Entry point of Learn.Notebooks.Host: <c>host NOTEBOOK.ipynb PIPE-HANDLE</c>.</summary>
-    public static int Main(string[] args)
+    public static int Run(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
         if (args.Length != 3 || args[0] != HostProtocol.Verb)
@@ -38,15 +39,12 @@ public static class NotebookHost
     private static async Task<int> RunAsync(string path, StreamWriter protocol)
     {
         var notebook = NotebookJson.Load(path);
-        string dir = Path.GetDirectoryName(path)!;
-        // Polyglot starts the kernel with --working-dir <notebook folder>: relative paths mean that folder.
-        Environment.CurrentDirectory = dir;
-        var recorder = new CellRecorder();
-        NotebookOutput.Sink = recorder;
-        var kernel = new ScriptKernel(dir, recorder);
-        await kernel.WarmUpAsync().ConfigureAwait(false);
-        Console.SetOut(new RecorderWriter(recorder, "stdout"));
-        Console.SetError(new RecorderWriter(recorder, "stderr"));
+        // Polyglot starts the kernel with --working-dir <notebook folder>: relative paths (#r "../x.dll") mean that folder.
+        Environment.CurrentDirectory = Path.GetDirectoryName(path)!;
+        // The runner's pages load plotly.js once from their own assets folder; the executed copy stays small.
+        Learn.Interactive.LessonKernel.InlinePlotlyJs = false;
+        using var session = new KernelSession(new CellRecorder());
+        await session.WarmUpAsync().ConfigureAwait(false);
         Send(protocol, new JsonObject { ["event"] = "ready" });
         for (int i = 0; i < notebook.Cells.Count; i++)
         {
@@ -57,7 +55,7 @@ public static class NotebookHost
             }
 
             Send(protocol, new JsonObject { ["event"] = "start", ["cell"] = i + 1 });
-            var outcome = await kernel.RunAsync(cell.Source, i + 1).ConfigureAwait(false);
+            var outcome = await session.RunAsync(cell.Source, i + 1).ConfigureAwait(false);
             Send(protocol, new JsonObject
             {
                 ["cell"] = i + 1,
