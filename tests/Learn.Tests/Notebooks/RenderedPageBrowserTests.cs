@@ -24,7 +24,7 @@ public class RenderedPageBrowserTests
         Assert.Multiple(() =>
         {
             // Plotly draws into the chart's div: an svg.main-svg with the bar trace, not an empty div.
-            Assert.That(dom, Does.Contain("id=\"plotly-c6-1\""));
+            Assert.That(dom, Does.Contain("id=\"learn-chart-1\""), "the chart keeps its stable id");
             Assert.That(dom, Does.Contain("class=\"main-svg\""), "Plotly drew the chart");
             Assert.That(dom, Does.Contain("trace bars"), "the bar trace is drawn");
             Assert.That(dom, Does.Contain("class=\"katex\""), "KaTeX typeset the math");
