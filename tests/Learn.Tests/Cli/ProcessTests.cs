@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Learn.IO;
 using Learn.Tensors;
 using NUnit.Framework;
@@ -35,44 +34,5 @@ public sealed class ProcessTests : CliTestBase
         Assert.That(Launch("conv2d", "--nope").Code, Is.EqualTo(2));
     }
 
-    private static (int Code, string Out, string Err) Launch(params string[] args)
-    {
-        string dll = Path.Combine(TestContext.CurrentContext.TestDirectory, "Learn.Cli.dll");
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("exec");
-        start.ArgumentList.Add(dll);
-        foreach (string a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using Process process = Process.Start(start)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(60_000))
-        {
-            process.Kill();
-            Assert.Fail("learn did not finish within 60 s");
-        }
-
-        return (process.ExitCode, stdout.Result, stderr.Result);
-    }
-
-    // The dotnet host running these tests, so the same runtime runs the command.
-    private static string DotnetHost()
-    {
-        string? host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(host) && File.Exists(host))
-        {
-            return host;
-        }
-
-        string? self = Environment.ProcessPath;
-        return self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
-    }
+    private static (int Code, string Out, string Err) Launch(params string[] args) => LearnProcess.Run(null, null, 60, args);
 }
