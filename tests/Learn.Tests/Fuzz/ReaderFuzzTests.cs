@@ -44,7 +44,7 @@ public sealed class ReaderFuzzTests
             from mutations in Gen.ListOf(Mutation(), count)
             select mutations.Aggregate(seed, (bytes, mutate) => mutate(bytes));
         Prop.ForAll(inputs.ToArbitrary(), bytes => Survives(reader, bytes))
-            .Check(Config.QuickThrowOnFailure.WithMaxTest(Iterations));
+            .Check(FuzzRun.Config(Iterations));
     }
 
     /// <summary>Every saved crashing input, run through its reader: loaded or refused with InvalidDataException.</summary>
