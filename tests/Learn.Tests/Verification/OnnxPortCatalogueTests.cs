@@ -81,7 +81,9 @@ public sealed class OnnxPortCatalogueTests
 
             Assert.That(run.Failure, Is.Null, at);
             PortReport report = run.Report!;
-            string isolatedAt = report.FirstIsolated is PortLayer first ? $"; isolated at {first.Key}: {Learn.Cli.Commands.DiffCommand.Detail(first.Isolated!)}" : "";
+            PortLayer? worst = report.Layers.Where(l => l.Propagated is not null).MaxBy(l => l.Propagated!.WorstRatio);
+            string isolatedAt = (report.FirstIsolated is PortLayer first ? $"; isolated at {first.Key}: {Learn.Cli.Commands.DiffCommand.Detail(first.Isolated!)}" : "") +
+                (worst is null ? "" : $"; largest propagated ratio at {worst.Key}: {Learn.Cli.Commands.DiffCommand.Detail(worst.Propagated!)}");
             TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{at}: {report.Layers.Count} layers; absent {string.Join(",", result.Absent)}; first divergence {report.FirstPropagated?.Key ?? "-"}, first introduced {report.FirstIsolated?.Key ?? "-"}; cosine {string.Join(", ", run.Cosine.Select(c => c.ToString("G9", CultureInfo.InvariantCulture)))}{isolatedAt}"));
             if (expected is null)
