@@ -29,13 +29,13 @@ internal static class DiffOnnxCommand
             "Runtime and compared, under the name of its module, with the reference's activations, as learn diff does\n" +
             "(with error propagation, |a - e| <= 8*noise + 2u|e|; without, each layer recomputed from the export's own\n" +
             "inputs). A conv followed by a BatchNorm is compared at the fused boundary, under the BatchNorm's name,\n" +
-            "where the export folded the pair (the conv's output is the pair's). A module the checkpoint runs with no\n" +
-            "node in the export (a ReLU dropped) is listed as absent and fails the export. Per batch, the table lists\n" +
-            "the compared layers (as learn diff's). Runs batch 1 (the first image of --input) and batch 2 (that image and its\n" +
-            "mirror, or --input's batch if larger); an export that fails at batch 2 (a Reshape with the batch size\n" +
-            "baked in) is reported. Prints the cosine similarity of the final embeddings. Nodes whose scope names\n" +
-            "no module (or no scope at all, as before torch 1.13: not mapped by position), an export of another\n" +
-            "variant, images of another size than the export's, or a file that is not ONNX: one line, exit 1.",
+            "where the export folded the pair (the conv's output is the pair's). A module the checkpoint runs with\n" +
+            "no node in the export (a ReLU dropped) is listed as absent and fails the export. Per batch, the table\n" +
+            "lists the compared layers, as learn diff's. Runs batch 1 (the first image of --input) and batch 2 (that\n" +
+            "image and its mirror, or --input's batch if larger); an export that fails at batch 2 (a Reshape with the\n" +
+            "batch size baked in) is reported. Prints the cosine similarity of the final embeddings. Nodes whose\n" +
+            "scope names no module (or no scope at all, as before torch 1.13: not mapped by position), an export of\n" +
+            "another variant, images of another size than the export's, or a file that is not ONNX: one line, exit 1.",
         Arguments = [new("MODEL.onnx", "the export under test")],
         Options =
         [
@@ -58,11 +58,6 @@ internal static class DiffOnnxCommand
         if (html is not null)
         {
             TensorFiles.CheckOutput(html);
-        }
-
-        if (!File.Exists(onnxPath))
-        {
-            throw CliError.Failure(onnxPath, Directory.Exists(onnxPath) ? "is a folder, expected an .onnx file" : "no such file");
         }
 
         Tensor x = TensorFiles.Read(inputPath);
