@@ -117,6 +117,30 @@ internal static class DiffCommand
             ? "without error propagation: each layer from the port's own inputs, |a - y| <= 8u((sqrt(K) + s)*M + |y|), M = sum |x||w|"
             : "without error propagation: not checked (give --weights and --variant)");
 
+        WriteLayers(o, report);
+        foreach (string line in Verdicts(report))
+        {
+            o.WriteLine(line);
+        }
+    }
+
+    /// <summary>The verdict lines: the first layer diverging with error propagation, and without it (when checked).</summary>
+    internal static IEnumerable<string> Verdicts(PortReport report)
+    {
+        yield return report.FirstPropagated is PortLayer p
+            ? $"with error propagation: {report.Layers.Count(l => l.Propagated is { Close: false })} of {report.Layers.Count} layers diverge; the first is {Printable.Escape(p.Key)}: {Detail(p.Propagated!)}"
+            : $"with error propagation: all {report.Layers.Count(l => l.Propagated is not null)} compared layers are within tolerance";
+        if (report.Isolated)
+        {
+            yield return report.FirstIsolated is PortLayer i
+                ? $"without error propagation: the error is introduced at {Printable.Escape(i.Key)} ({i.IsolatedHow}): {Detail(i.Isolated!)}"
+                : $"without error propagation: all {report.Layers.Count(l => l.Isolated is not null)} layers checked in isolation are within tolerance";
+        }
+    }
+
+    /// <summary>The table of compared layers, then the layers not compared and those not checked in isolation, one line each.</summary>
+    internal static void WriteLayers(TextWriter o, PortReport report)
+    {
         var rows = new List<string[]>();
         foreach (PortLayer layer in report.Layers)
         {
@@ -147,16 +171,6 @@ internal static class DiffCommand
         {
             PortLayer example = report.Layers.First(l => l.Isolated is null && l.Key != OSNetGraph.InputKey);
             o.WriteLine($"not checked in isolation: {notIsolated} layers (e.g. {Printable.Escape(example.Key)}: {example.IsolatedHow})");
-        }
-
-        o.WriteLine(report.FirstPropagated is PortLayer p
-            ? $"with error propagation: {report.Layers.Count(l => l.Propagated is { Close: false })} of {report.Layers.Count} layers diverge; the first is {Printable.Escape(p.Key)}: {Detail(p.Propagated!)}"
-            : $"with error propagation: all {report.Layers.Count(l => l.Propagated is not null)} compared layers are within tolerance");
-        if (report.Isolated)
-        {
-            o.WriteLine(report.FirstIsolated is PortLayer i
-                ? $"without error propagation: the error is introduced at {Printable.Escape(i.Key)} ({i.IsolatedHow}): {Detail(i.Isolated!)}"
-                : $"without error propagation: all {report.Layers.Count(l => l.Isolated is not null)} layers checked in isolation are within tolerance");
         }
     }
 

@@ -8,7 +8,6 @@ using Learn.Models;
 using Learn.Tensors;
 using Learn.Verification;
 using Microsoft.ML.OnnxRuntime;
-using DenseTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
 using Tensor = Learn.Tensors.Tensor;
 
 namespace Learn.Cli.Commands;
@@ -29,36 +28,39 @@ internal static class DiffOnnxCommand
             "--weights is the checkpoint it was exported from. Every node's output is made a graph output, run by ONNX\n" +
             "Runtime and compared, under the name of its module, with the reference's activations, as learn diff does\n" +
             "(with error propagation, |a - e| <= 8*noise + 2u|e|; without, each layer recomputed from the export's own\n" +
-            "inputs). A BatchNorm folded into its conv by the export is compared at the fused boundary: the conv's\n" +
-            "output is the BatchNorm's. Runs batch 1 (the first image of --input) and batch 2 (that image and its\n" +
-            "mirror, or --input's batch if larger); an export that fails at batch 2 (a Reshape with the batch size\n" +
-            "baked in) is reported. Prints the cosine similarity of the final embeddings. Nodes whose scope names\n" +
-            "no module, an export of another variant, or a file that is not ONNX: one line, exit 1.",
+            "inputs). A conv followed by a BatchNorm is compared at the fused boundary, under the BatchNorm's name,\n" +
+            "where the export folded the pair (the conv's output is the pair's). A module the checkpoint runs with\n" +
+            "no node in the export (a ReLU dropped) is listed as absent and fails the export. Per batch, the table\n" +
+            "lists the compared layers, as learn diff's. Runs batch 1 (the first image of --input) and batch 2 (that\n" +
+            "image and its mirror, or --input's batch if larger); an export that fails at batch 2 (a Reshape with the\n" +
+            "batch size baked in) is reported. Prints the cosine similarity of the final embeddings. Nodes whose\n" +
+            "scope names no module (or no scope at all, as before torch 1.13: not mapped by position), an export of\n" +
+            "another variant, images of another size than the export's, or a file that is not ONNX: one line, exit 1.",
         Arguments = [new("MODEL.onnx", "the export under test")],
         Options =
         [
             new("--weights", "FILE", "the checkpoint the export came from", Required: true),
             OSNetWeights.VariantOption,
             new("--input", "X.npy", "images [N, 3, H, W] (or one [3, H, W]) at the size the export expects", Required: true),
-            new("--json", null, "print the report as JSON (for CI) instead of text"),
+            new("--json", null, "print the report as JSON (for CI) instead of the tables"),
+            new("--html", "FILE", "also write an HTML page with the per-layer error chart of each batch"),
         ],
         Run = Run,
     };
-
-    /// <summary>One batch size's run: the report, or why it could not run.</summary>
-    internal sealed record BatchRun(int Batch, PortReport? Report, string? Failure, double[] Cosine);
 
     private static int Run(ParsedArgs args, CliContext context)
     {
         string onnxPath = args.Argument("MODEL.onnx")!;
         string weights = args.Required("--weights");
         string variant = OSNetWeights.Variant(args);
-        if (!File.Exists(onnxPath))
+        string inputPath = args.Required("--input");
+        string? html = args.Text("--html");
+        if (html is not null)
         {
-            throw CliError.Failure(onnxPath, Directory.Exists(onnxPath) ? "is a folder, expected an .onnx file" : "no such file");
+            TensorFiles.CheckOutput(html);
         }
 
-        Tensor x = TensorFiles.Read(args.Required("--input"));
+        Tensor x = TensorFiles.Read(inputPath);
         if (x.Rank == 3)
         {
             x = x.Reshape(1, x.Size(0), x.Size(1), x.Size(2));
@@ -66,7 +68,7 @@ internal static class DiffOnnxCommand
 
         if (x.Rank != 4 || x.Size(1) != 3 || x.Size(0) == 0)
         {
-            throw CliError.Failure(args.Required("--input"), $"shape {x.ShapeString}, expected images [N, 3, H, W]");
+            throw CliError.Failure(inputPath, $"shape {x.ShapeString}, expected images [N, 3, H, W]");
         }
 
         StateDict stateDict = OSNetWeights.Load(weights);
@@ -78,58 +80,19 @@ internal static class DiffOnnxCommand
                 $"not a checkpoint of {variant}: {match.Missing.Count} missing, {match.Unexpected.Count} unexpected, {match.Mismatched.Count} mis-shaped tensors (learn osnet --variant {variant} --weights {weights} lists them)");
         }
 
-        OnnxModelFile file;
-        try
-        {
-            file = OnnxModelFile.Parse(File.ReadAllBytes(onnxPath));
-        }
-        catch (InvalidDataException e)
-        {
-            throw CliError.Failure(onnxPath, e.Message);
-        }
-
-        if (file.Inputs.Count != 1 || file.Outputs.Count != 1)
-        {
-            throw CliError.Failure(onnxPath, $"not an OSNet export: {file.Inputs.Count} inputs and {file.Outputs.Count} outputs, OSNet has one of each");
-        }
-
-        OnnxScopeMap map = OnnxScopeMap.Of(file, model);
-        if (map.Values.Count == 0)
-        {
-            throw CliError.Failure(onnxPath, $"not an OSNet export of {variant}: no node's scope names one of its modules (first nodes: {string.Join(", ", file.Nodes.Take(3).Select(n => Printable.Escape(n.Name)))})");
-        }
-
-        if (map.Gaps.Count > 0)
-        {
-            throw CliError.Failure(onnxPath, $"{map.Gaps.Count} node{(map.Gaps.Count == 1 ? "" : "s")} whose scope names no module of {variant}, not mapped: {List(map.Gaps)}");
-        }
-
-        byte[] exposed = file.WithOutputs(map.Values.Values.Distinct().Where(v => !file.Outputs.Contains(v)));
         string scratch = Path.Combine(Path.GetTempPath(), "learn-diff-onnx-" + Guid.NewGuid().ToString("N"));
-        var runs = new List<BatchRun>();
+        var runs = new List<OnnxBatchRun>();
+        OnnxScopeMap map;
+        IReadOnlyList<string> absent;
         try
         {
-            using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
-            // The model is given as bytes (edited), so external data (weights beside the .onnx) is found from here.
-            options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", Path.GetDirectoryName(Path.GetFullPath(onnxPath))!);
-            InferenceSession session;
-            try
+            using OnnxPortCheck check = OnnxPortCheck.Open(onnxPath, model, variant);
+            check.CheckInput(x, inputPath);
+            map = check.Map;
+            absent = check.Absent;
+            foreach (Tensor batch in OnnxPortCheck.Batches(x))
             {
-                session = new InferenceSession(exposed, options);
-            }
-            catch (OnnxRuntimeException e)
-            {
-                throw CliError.Failure(onnxPath, "ONNX Runtime cannot load it: " + OneLine(e.Message));
-            }
-
-            using (session)
-            {
-                Tensor first = Slice(x, 1);
-                Tensor second = x.Size(0) > 1 ? x : Concat(first, Mirror(first));
-                foreach (Tensor batch in new[] { first, second })
-                {
-                    runs.Add(RunBatch(session, file, map, model, batch, Path.Combine(scratch, "b" + batch.Size(0)), onnxPath));
-                }
+                runs.Add(check.Run(batch, Path.Combine(scratch, "b" + batch.Size(0))));
             }
         }
         finally
@@ -140,135 +103,44 @@ internal static class DiffOnnxCommand
             }
         }
 
-        bool passed = runs.All(r => r.Report is { Passed: true } && r.Failure is null);
+        bool passed = absent.Count == 0 && runs.All(r => r.Report is { Passed: true } && r.Failure is null);
+        if (html is not null)
+        {
+            var sections = runs.Select(r => new DiffReportHtml.Section($"batch {r.Batch}", r.Report, r.Failure)).ToList();
+            DiffReportHtml.Write(html, "learn diff-onnx", [$"export: {onnxPath}", $"reference: {variant}, the checkpoint {weights}", Fused(map), .. AbsentLines(absent)], sections);
+        }
+
         if (args.Has("--json"))
         {
-            context.Out.Write(Json(onnxPath, variant, map, runs, passed));
+            context.Out.Write(Json(onnxPath, variant, map, absent, runs, passed));
         }
         else
         {
-            WriteText(context.Out, onnxPath, variant, map, runs);
+            WriteText(context.Out, onnxPath, variant, map, absent, runs);
         }
 
         return passed ? ExitCode.Ok : ExitCode.DataFailure;
     }
 
-    private static BatchRun RunBatch(InferenceSession session, OnnxModelFile file, OnnxScopeMap map, OSNet model, Tensor x, string folder, string onnxPath)
-    {
-        int n = x.Size(0);
-        string refDir = Path.Combine(folder, "reference"), portDir = Path.Combine(folder, "export");
-        Directory.CreateDirectory(refDir);
-        Directory.CreateDirectory(portDir);
-        Tensor expected = PortReference.Dump(model, x, new ActivationDirectory(refDir));
-        var index = ActivationDirectory.ReadIndex(refDir)!.ToDictionary(e => e.Key, StringComparer.Ordinal);
-        string[] strangers = map.Values.Keys.Where(k => !index.ContainsKey(k)).ToArray();
-        if (strangers.Length > 0)
-        {
-            throw CliError.Failure(onnxPath, $"{strangers.Length} scopes name no module call the reference makes, not mapped: {List(strangers)}");
-        }
+    private static string Fused(OnnxScopeMap map) => map.Fused.Count == 0
+        ? "fused:     none (every BatchNorm is a node of its own)"
+        : $"fused:     {map.Fused.Count} BatchNorms folded into their conv, compared at the fused boundary (the conv's output as the BatchNorm's): {OnnxPortCheck.List(map.Fused)}";
 
-        Dictionary<string, Tensor> values;
-        try
-        {
-            var feed = new[] { NamedOnnxValue.CreateFromTensor(file.Inputs[0], new DenseTensor(x.Data.ToArray(), x.Shape)) };
-            string[] wanted = map.Values.Values.Append(file.Outputs[0]).Distinct().ToArray();
-            using var results = session.Run(feed, wanted);
-            values = results.ToDictionary(r => r.Name, r => ToTensor(r.AsTensor<float>()), StringComparer.Ordinal);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            string baked = BakedReshapes(file);
-            return new BatchRun(n, null, $"ONNX Runtime fails at batch {n}: {OneLine(e.Message)}{baked}", []);
-        }
+    private static IEnumerable<string> AbsentLines(IReadOnlyList<string> absent) => absent.Count == 0
+        ? []
+        : [$"absent:    the export has no node for {absent.Count} module call{(absent.Count == 1 ? "" : "s")} the checkpoint runs (an op dropped): {OnnxPortCheck.List(absent)}; the first is {Printable.Escape(absent[0])}"];
 
-        Tensor output = values[file.Outputs[0]];
-        if (output.Rank != 2 || output.Size(0) != n)
-        {
-            return new BatchRun(n, null, $"at batch {n} the export's output is {output.ShapeString}, expected [{n}, {expected.Size(1)}]{BakedReshapes(file)}", []);
-        }
-
-        foreach (var (key, value) in map.Values)
-        {
-            Tensor t = values[value];
-            if (!t.Shape.SequenceEqual(index[key].Shape))
-            {
-                throw CliError.Failure(onnxPath, $"node output {Printable.Escape(value)} ({key}) is {t.ShapeString}, the checkpoint's {key} is {Tensor.Format(index[key].Shape.ToArray())} (an export of another variant, or another input size?)");
-            }
-
-            Npy.Write(Path.Combine(portDir, key + ".npy"), t);
-        }
-
-        PortReport report = PortCheck.Run(portDir, refDir, model);
-        double[] cosine = new double[n];
-        int d = expected.Length / n;
-        for (int i = 0; i < n; i++)
-        {
-            double dot = 0, aa = 0, bb = 0;
-            for (int j = i * d; j < (i + 1) * d; j++)
-            {
-                dot += (double)output.Data[j] * expected.Data[j];
-                aa += (double)output.Data[j] * output.Data[j];
-                bb += (double)expected.Data[j] * expected.Data[j];
-            }
-
-            cosine[i] = dot / Math.Sqrt(aa * bb);
-        }
-
-        return new BatchRun(n, report, null, cosine);
-    }
-
-    // Reshape nodes whose target shape is a constant of the file: where a batch size gets baked in.
-    private static string BakedReshapes(OnnxModelFile file)
-    {
-        var constants = new HashSet<string>(file.Initializers, StringComparer.Ordinal);
-        constants.UnionWith(file.Nodes.Where(n => n.OpType == "Constant").SelectMany(n => n.Outputs));
-        string[] reshapes = file.Nodes.Where(n => n.OpType == "Reshape" && n.Inputs.Count > 1 && constants.Contains(n.Inputs[1])).Select(n => Printable.Escape(n.Name)).ToArray();
-        return reshapes.Length == 0 ? "" : $" (a Reshape with a constant shape, where the batch size is baked in: {string.Join(", ", reshapes)}; export with flatten(1) or view(x.size(0), -1))";
-    }
-
-    private static Tensor ToTensor(Microsoft.ML.OnnxRuntime.Tensors.Tensor<float> t) =>
-        new(t.Dimensions.ToArray(), t.ToArray());
-
-    private static Tensor Slice(Tensor x, int n)
-    {
-        int per = x.Length / x.Size(0);
-        return new Tensor([n, x.Size(1), x.Size(2), x.Size(3)], x.Data.AsSpan(0, n * per).ToArray());
-    }
-
-    // The image flipped left-right: a second, different image of the same size.
-    private static Tensor Mirror(Tensor x)
-    {
-        var data = new float[x.Length];
-        int w = x.Size(3);
-        for (int i = 0; i < data.Length; i++)
-        {
-            int col = i % w;
-            data[i] = x.Data[i - col + (w - 1 - col)];
-        }
-
-        return new Tensor(x.Shape, data);
-    }
-
-    private static Tensor Concat(Tensor a, Tensor b)
-    {
-        int[] shape = a.Shape;
-        shape[0] = a.Size(0) + b.Size(0);
-        return new Tensor(shape, [.. a.Data, .. b.Data]);
-    }
-
-    private static string List(IReadOnlyList<string> names) =>
-        string.Join(", ", names.Take(8).Select(Printable.Escape)) + (names.Count > 8 ? $" and {names.Count - 8} more" : "");
-
-    private static string OneLine(string message) => string.Join(' ', message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-
-    private static void WriteText(TextWriter o, string onnxPath, string variant, OnnxScopeMap map, List<BatchRun> runs)
+    private static void WriteText(TextWriter o, string onnxPath, string variant, OnnxScopeMap map, IReadOnlyList<string> absent, List<OnnxBatchRun> runs)
     {
         o.WriteLine($"export:    {Printable.Escape(onnxPath)} (ONNX Runtime {OrtEnv.Instance().GetVersionString()}), {map.Values.Count} module outputs mapped by scope name");
         o.WriteLine($"reference: {variant}, the checkpoint's weights");
-        o.WriteLine(map.Fused.Count == 0
-            ? "fused:     none (every BatchNorm is a node of its own)"
-            : $"fused:     {map.Fused.Count} BatchNorms folded into their conv, compared at the fused boundary (the conv's output as the BatchNorm's): {List(map.Fused)}");
-        foreach (BatchRun run in runs)
+        o.WriteLine(Fused(map));
+        foreach (string line in AbsentLines(absent))
+        {
+            o.WriteLine(line);
+        }
+
+        foreach (OnnxBatchRun run in runs)
         {
             if (run.Report is not PortReport report)
             {
@@ -276,18 +148,18 @@ internal static class DiffOnnxCommand
                 continue;
             }
 
-            int compared = report.Layers.Count;
-            o.WriteLine(report.FirstPropagated is PortLayer p
-                ? $"batch {run.Batch}: with error propagation: {report.Layers.Count(l => l.Propagated is { Close: false })} of {compared} layers diverge; the first is {Printable.Escape(p.Key)}: {DiffCommand.Detail(p.Propagated!)}"
-                : $"batch {run.Batch}: with error propagation: all {compared} compared layers are within tolerance");
-            o.WriteLine(report.FirstIsolated is PortLayer i
-                ? $"batch {run.Batch}: without error propagation: the error is introduced at {Printable.Escape(i.Key)} ({i.IsolatedHow}): {DiffCommand.Detail(i.Isolated!)}"
-                : $"batch {run.Batch}: without error propagation: all {report.Layers.Count(l => l.Isolated is not null)} layers checked in isolation are within tolerance");
+            o.WriteLine($"batch {run.Batch}:");
+            DiffCommand.WriteLayers(o, report);
+            foreach (string line in DiffCommand.Verdicts(report))
+            {
+                o.WriteLine($"batch {run.Batch}: {line}");
+            }
+
             o.WriteLine($"batch {run.Batch}: cosine similarity of the final embeddings: {string.Join(", ", run.Cosine.Select(c => c.ToString("0.000000000", CultureInfo.InvariantCulture)))}");
         }
     }
 
-    private static string Json(string onnxPath, string variant, OnnxScopeMap map, List<BatchRun> runs, bool passed)
+    private static string Json(string onnxPath, string variant, OnnxScopeMap map, IReadOnlyList<string> absent, List<OnnxBatchRun> runs, bool passed)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -304,8 +176,15 @@ internal static class DiffOnnxCommand
             }
 
             w.WriteEndArray();
+            w.WriteStartArray("absent");
+            foreach (string a in absent)
+            {
+                w.WriteStringValue(a);
+            }
+
+            w.WriteEndArray();
             w.WriteStartArray("batches");
-            foreach (BatchRun run in runs)
+            foreach (OnnxBatchRun run in runs)
             {
                 w.WriteStartObject();
                 w.WriteNumber("batch", run.Batch);

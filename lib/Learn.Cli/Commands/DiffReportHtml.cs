@@ -13,21 +13,56 @@ namespace Learn.Cli.Commands;
 /// </summary>
 internal static class DiffReportHtml
 {
-    public static void Write(string path, string port, string reference, PortReport report)
+    /// <summary>One report on the page: a heading, and the report or why there is none.</summary>
+    internal sealed record Section(string Heading, PortReport? Report, string? Failure);
+
+    /// <summary><c>learn diff --html</c>: one report.</summary>
+    public static void Write(string path, string port, string reference, PortReport report) =>
+        Write(path, "learn diff", [$"port: {port}", $"reference: {reference}"], [new Section("", report, null)]);
+
+    /// <summary>
+    /// The page: <paramref name="title"/>, the <paramref name="header"/> lines, then per section its verdicts, chart
+    /// and table (<c>learn diff-onnx</c> writes one section per batch).
+    /// </summary>
+    public static void Write(string path, string title, IReadOnlyList<string> header, IReadOnlyList<Section> sections)
+    {
+        var page = new StringBuilder();
+        page.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").Append(E(title)).Append("</title>\n<style>")
+            .Append("body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:13px}")
+            .Append("td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}td.n{text-align:right;font-family:monospace}")
+            .Append("tr.bad{background:#fde2e1}tr.first{background:#f9b9b5;font-weight:bold}</style>\n<script>")
+            .Append(PlotlyJs().Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase))
+            .Append("</script></head><body>\n");
+        page.Append("<h1>").Append(E(title)).Append("</h1>\n<p>").Append(string.Join("<br>", header.Select(E))).Append("</p>\n");
+        for (int s = 0; s < sections.Count; s++)
+        {
+            Section section = sections[s];
+            if (section.Heading.Length > 0)
+            {
+                page.Append("<h2>").Append(E(section.Heading)).Append("</h2>\n");
+            }
+
+            if (section.Report is PortReport report)
+            {
+                AppendReport(page, report, "chart" + (s == 0 ? "" : (s + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            }
+            else
+            {
+                page.Append("<p class=\"failure\"><b>Fails:</b> ").Append(E(section.Failure ?? "")).Append("</p>\n");
+            }
+        }
+
+        page.Append("</body></html>\n");
+        Learn.IO.AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(page.ToString()));
+    }
+
+    private static void AppendReport(StringBuilder page, PortReport report, string chart)
     {
         var keys = report.Layers.Select(l => l.Key).ToList();
         string Series(Func<PortLayer, LayerVerdict?> pick) => JsonSerializer.Serialize(report.Layers.Select(l =>
             pick(l) is LayerVerdict v ? (double?)Math.Max(1e-3, double.IsFinite(v.WorstRatio) ? v.WorstRatio : 1e6) : null).ToList());
 
         string? firstP = report.FirstPropagated?.Key, firstI = report.FirstIsolated?.Key;
-        var page = new StringBuilder();
-        page.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>learn diff</title>\n<style>")
-            .Append("body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:13px}")
-            .Append("td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}td.n{text-align:right;font-family:monospace}")
-            .Append("tr.bad{background:#fde2e1}tr.first{background:#f9b9b5;font-weight:bold}</style>\n<script>")
-            .Append(PlotlyJs().Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase))
-            .Append("</script></head><body>\n");
-        page.Append("<h1>learn diff</h1>\n<p>port: <code>").Append(E(port)).Append("</code><br>reference: <code>").Append(E(reference)).Append("</code></p>\n");
         page.Append("<p><b>With error propagation:</b> ")
             .Append(firstP is null ? "every compared layer is within tolerance." : $"first divergence at <code>{E(firstP)}</code>: {E(DiffCommand.Detail(report.FirstPropagated!.Propagated!))}.")
             .Append("<br><b>Without error propagation</b> (each layer from the port's own inputs): ")
@@ -38,17 +73,18 @@ internal static class DiffReportHtml
             page.Append("<p>Not in the port's dump, not compared: ").Append(report.Missing.Count).Append(" layers.</p>\n");
         }
 
-        page.Append("<div id=\"chart\" style=\"height:460px\"></div>\n<script>\n")
+        // Each chart's script is a block of its own, so the names it declares do not meet another chart's.
+        page.Append("<div id=\"").Append(chart).Append("\" style=\"height:460px\"></div>\n<script>\n{\n")
             .Append("const keys=").Append(JsonSerializer.Serialize(keys)).Append(";\n")
             .Append("const traces=[{x:keys,y:").Append(Series(l => l.Propagated)).Append(",name:'with error propagation',mode:'lines+markers',type:'scatter'},")
             .Append("{x:keys,y:").Append(Series(l => l.Isolated)).Append(",name:'without (isolated)',mode:'lines+markers',type:'scatter'}];\n")
             .Append("const first=").Append(JsonSerializer.Serialize(firstI ?? firstP)).Append(";\n")
             .Append("const shapes=[{type:'line',xref:'paper',x0:0,x1:1,y0:1,y1:1,line:{color:'red',dash:'dash'}}];\n")
             .Append("if(first!==null){shapes.push({type:'line',x0:first,x1:first,yref:'paper',y0:0,y1:1,line:{color:'#c00',width:2}});}\n")
-            .Append("Plotly.newPlot('chart',traces,{title:'worst error / tolerance per layer (above 1: the layer fails)',")
+            .Append("Plotly.newPlot('").Append(chart).Append("',traces,{title:'worst error / tolerance per layer (above 1: the layer fails)',")
             .Append("yaxis:{type:'log',title:'error / tolerance'},xaxis:{tickangle:-60,automargin:true},shapes:shapes,")
             .Append("annotations:first===null?[]:[{x:first,yref:'paper',y:1,text:'first divergence: '+first,showarrow:false,yanchor:'bottom'}]},{responsive:true});\n")
-            .Append("</script>\n<table><tr><th>layer</th><th>shape</th><th>max abs err</th><th>err/tol</th><th>isolated err/tol</th><th>isolated how</th></tr>\n");
+            .Append("}\n</script>\n<table><tr><th>layer</th><th>shape</th><th>max abs err</th><th>err/tol</th><th>isolated err/tol</th><th>isolated how</th></tr>\n");
         foreach (PortLayer l in report.Layers)
         {
             bool bad = l.Propagated is { Close: false } || l.Isolated is { Close: false };
@@ -60,8 +96,7 @@ internal static class DiffReportHtml
                 .Append("</td><td>").Append(E(l.IsolatedHow)).Append("</td></tr>\n");
         }
 
-        page.Append("</table></body></html>\n");
-        Learn.IO.AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(page.ToString()));
+        page.Append("</table>\n");
     }
 
     private static string E(string text) => WebUtility.HtmlEncode(text);

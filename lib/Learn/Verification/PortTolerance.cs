@@ -12,8 +12,9 @@ namespace Learn.Verification;
 /// at most 2 exp(-λ²/2) per value, 2.5e-14 for λ = 8), plus the final rounding of y; s = (number of summed inputs − 1)
 /// covers the port's float32 sum of several inputs (OSBlock's conv3 is fed the sum of four gated streams). M is the
 /// layer's own magnitude: the same op run on |x| with |w| (Conv2d, Linear, average pooling with K = the window);
-/// BatchNorm: M = (|x| + |mean|) |γ| / sqrt(var + eps) + |β| with K = 1; Sigmoid, the gate's product and OSBlock's
-/// residual add: M = the magnitudes of the operands, K = 1. ReLU and max pooling are exact (t = 0). A chain
+/// BatchNorm: M = (|x| + |mean|) |γ| / sqrt(var + eps) + |β| with K = 1; the gate's product and OSBlock's
+/// residual add: M = the magnitudes of the operands, K = 1; Sigmoid: M = 1, its range (implementations are accurate
+/// in absolute terms only: ONNX Runtime's clamps its input and returns 1.5e-8 where the value is 2e-22). ReLU and max pooling are exact (t = 0). A chain
 /// (Sequential, ConvLayer ...), a layer whose parts the port fused (BatchNorm folded into the conv), or a gate or
 /// block whose parts were not dumped is re-run whole from its input under the propagated rule below.
 /// <para><b>Propagated</b> (the port's dump against the reference run end to end; rounding from all earlier layers is

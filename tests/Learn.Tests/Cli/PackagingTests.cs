@@ -38,7 +38,7 @@ public sealed class PackagingTests : CliTestBase
 
         // The tool carries ONNX Runtime's native library: learn diff-onnx runs an export.
         string catalogue = Path.Combine(root, "reference-weights", "port-catalogue");
-        (code, stdout, stderr) = Launch(Folder, learn, "diff-onnx", Path.Combine(catalogue, "onnx", "correct.onnx"), "--weights",
+        (code, stdout, stderr) = Launch(Folder, learn, "diff-onnx", Path.Combine(catalogue, "onnx", "x0_25_eager_float32.onnx"), "--weights",
             Path.Combine(root, "reference-weights", "osnet", "osnet_x0_25.pth"), "--variant", "osnet_x0_25", "--input", Path.Combine(catalogue, "input.npy"));
         Assert.That((code, stderr), Is.EqualTo((0, "")), stdout);
         Assert.That(stdout, Does.Contain("batch 2: with error propagation: all "));

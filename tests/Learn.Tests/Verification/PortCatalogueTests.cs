@@ -85,7 +85,7 @@ public sealed class PortCatalogueTests
         if (!Directory.Exists(folder))
         {
             // The execution plan learn osnet --impl fast runs; its fused groups' inner layers are not in the dump.
-            Learn.Engine.OSNetPlan.Fuse(OSNetFixturesBuild(variant, [])).Forward(Input(), new ActivationDirectory(folder));
+            Learn.Engine.OSNetPlan.Fuse(OSNetFixturesBuild(variant, new Dictionary<string, double>())).Forward(Input(), new ActivationDirectory(folder));
         }
 
         return PortCheck.Run(folder, dump, model);
@@ -156,7 +156,8 @@ public sealed class PortCatalogueTests
 
     private static Tensor Input() => Npy.Read(Path.Combine(Root, "input.npy"));
 
-    private static OSNet OSNetFixturesBuild(string variant, Dictionary<string, double> gains)
+    /// <summary>The fixture model of <paramref name="variant"/> with the generated weights, <paramref name="gains"/> applied (as make_catalogue.py does).</summary>
+    internal static OSNet OSNetFixturesBuild(string variant, IReadOnlyDictionary<string, double> gains)
     {
         OSNet model = OSNet.Create(variant, OSNetFixtures.NumClasses);
         Dictionary<string, Tensor> weights = OSNetFixtureWeights.For(model, variant, OSNetFixtures.Seed);
