@@ -72,16 +72,25 @@ public static class Exercise
     {
         if (prediction is null)
         {
-            Console.WriteLine($"{task}: {NotPredictedYet} (write your prediction in the cell above before you read on); the run gives {actual}");
+            Console.WriteLine($"{task}: {NotPredictedYet} (write your prediction in the cell above before you read on); the run gives {Shown(actual)}");
             return false;
         }
 
         bool match = same is null ? EqualityComparer<T>.Default.Equals(prediction, actual) : same(prediction, actual);
         Console.WriteLine(match
-            ? $"{task}: your prediction {prediction} matches the run"
-            : $"{task}: you predicted {prediction}, the run gives {actual}: the text below explains why");
+            ? $"{task}: your prediction {Shown(prediction)} matches the run"
+            : $"{task}: you predicted {Shown(prediction)}, the run gives {Shown(actual)}: the text below explains why");
         return match;
     }
+
+    /// <summary>A value as a prediction message shows it: floating-point numbers to 3 significant digits (0.836, not 0.8355673412512...).</summary>
+    public static string Shown<T>(T value) => value switch
+    {
+        double d => d.ToString("G3", System.Globalization.CultureInfo.InvariantCulture),
+        float f => f.ToString("G3", System.Globalization.CultureInfo.InvariantCulture),
+        IFormattable formattable => formattable.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+        _ => value?.ToString() ?? "null",
+    };
 
     /// <summary>
     /// The solution of one exercise as HTML folded away in a &lt;details&gt; element, read from
