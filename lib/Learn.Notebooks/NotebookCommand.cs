@@ -204,7 +204,7 @@ public static class NotebookCommand
         Notebook notebook;
         try
         {
-            var node = NotebookJson.ParseNode(File.ReadAllText(path), path);
+            var node = NotebookJson.ParseNode(NotebookJson.ReadText(path), path);
             problems.AddRange(NotebookValidator.ValidateSchema(node));
             if (problems.Count > 0)
             {
