@@ -139,7 +139,8 @@ public static class NotebookCommand
             // The executed copy and its page are written even on failure: the reader sees where it broke.
             NotebookJson.Save(result.Executed, Path.Combine(outDir, name + ".ipynb"));
             AtomicFile.WriteAllText(Path.Combine(outDir, name + ".html"),
-                HtmlRenderer.RenderPage(result.Executed, Path.GetFileName(path), result.Succeeded ? null : result.Describe(), result.FailedCell));
+                HtmlRenderer.RenderPage(result.Executed, Path.GetFileName(path), result.Succeeded ? null : result.Describe(), result.FailedCell,
+                    Path.GetDirectoryName(Path.GetFullPath(path))));
             index.Add(new HtmlRenderer.IndexEntry(name + ".html", HtmlRenderer.Title(notebook, path), result.Succeeded, result.Succeeded ? null : result.Describe()));
             if (result.Succeeded)
             {
