@@ -122,6 +122,101 @@ public class NotebookValidatorTests
         }
     }
 
+    /// <summary>
+    /// Random single mutations of the lessons and the sample (a key removed, added or given a value of another
+    /// kind or range), each judged by Debian's nbformat and by this validator: the verdicts must agree, apart
+    /// from integers too large for an int (this project's rule only), and a notebook this validator accepts must
+    /// load. Fixed seed, so a failure names the same mutant on every run.
+    /// </summary>
+    [Test]
+    public void Random_mutations_get_Debian_nbformats_verdict()
+    {
+        Func<JsonNode?>[] values =
+        [
+            () => 5, () => -1, () => JsonNode.Parse("1.5"), () => JsonNode.Parse("4.0"), () => 99999999999L, () => 0,
+            () => "x", () => "a b", () => "", () => "a,b", () => "code", () => "stream", () => new string('a', 65),
+            () => null, () => true, () => new JsonArray(), () => new JsonObject(), () => new JsonArray("a", "a"), () => new JsonArray("x", 1),
+        ];
+        string[] keys = ["extra", "id", "outputs", "execution_count", "attachments", "metadata", "source", "name", "text", "data"];
+        var sources = Directory.GetFiles(NotebooksDir, "*.ipynb").Order(StringComparer.Ordinal).Append(Data("outputs.ipynb")).ToList();
+        var rng = new Random(10);
+        string dir = NewTempDir();
+        var files = new List<string>();
+        var mutants = new List<(string What, IReadOnlyList<string> Problems, JsonObject Tree)>();
+        for (int k = 0; k < 400; k++)
+        {
+            var root = JsonNode.Parse(File.ReadAllText(sources[rng.Next(sources.Count)]))!.AsObject();
+            var containers = new List<JsonNode>();
+            Containers(root, containers);
+            var target = containers[rng.Next(containers.Count)];
+            string what = target.GetPath();
+            switch (target)
+            {
+                case JsonObject o when o.Count > 0 && rng.Next(3) == 0:
+                    string removed = o.ElementAt(rng.Next(o.Count)).Key;
+                    o.Remove(removed);
+                    what += $" without {removed}";
+                    break;
+                case JsonObject o when rng.Next(2) == 0 || o.Count == 0:
+                    string key = keys[rng.Next(keys.Length)];
+                    o[key] = values[rng.Next(values.Length)]();
+                    what += $".{key} = {o[key]?.ToJsonString() ?? "null"}";
+                    break;
+                case JsonObject o:
+                    string replaced = o.ElementAt(rng.Next(o.Count)).Key;
+                    o[replaced] = values[rng.Next(values.Length)]();
+                    what += $".{replaced} = {o[replaced]?.ToJsonString() ?? "null"}";
+                    break;
+                case JsonArray a when a.Count > 0:
+                    int i = rng.Next(a.Count);
+                    a[i] = values[rng.Next(values.Length)]();
+                    what += $"[{i}] = {a[i]?.ToJsonString() ?? "null"}";
+                    break;
+            }
+
+            string file = Path.Combine(dir, $"mutant{k}.ipynb");
+            File.WriteAllText(file, root.ToJsonString());
+            files.Add(file);
+            var reparsed = NotebookJson.ParseNode(File.ReadAllText(file), file).AsObject();
+            mutants.Add((what, NotebookValidator.ValidateSchema(reparsed), reparsed));
+        }
+
+        var verdicts = NbformatVerdicts(files);
+        // Both verdicts must be common, or the comparison would prove little.
+        Assert.That(verdicts.Count(v => v == "invalid"), Is.InRange(80, 320), "mutants nbformat rejects");
+        for (int k = 0; k < mutants.Count; k++)
+        {
+            var (what, problems, tree) = mutants[k];
+            bool onlyTooLarge = problems.Count > 0 && problems.All(p => p.Contains(" is too large (at most ", StringComparison.Ordinal));
+            string ours = problems.Count > 0 && !onlyTooLarge ? "invalid" : "valid";
+            Assert.That(ours, Is.EqualTo(verdicts[k]), $"mutant {k}: {what}: {string.Join("; ", problems)}");
+            if (problems.Count == 0)
+            {
+                Assert.DoesNotThrow(() => NotebookJson.FromNode(tree), $"mutant {k}: {what}");
+            }
+        }
+    }
+
+    private static void Containers(JsonNode? node, List<JsonNode> found)
+    {
+        if (node is JsonObject o)
+        {
+            found.Add(o);
+            foreach (var (_, child) in o)
+            {
+                Containers(child, found);
+            }
+        }
+        else if (node is JsonArray a)
+        {
+            found.Add(a);
+            foreach (var child in a)
+            {
+                Containers(child, found);
+            }
+        }
+    }
+
     [Test]
     public void Debian_nbformat_accepts_the_lessons()
     {
