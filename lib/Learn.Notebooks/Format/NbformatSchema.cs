@@ -99,7 +99,8 @@ public static class NbformatSchema
                 return;
             case ValidationErrorKind.NoAdditionalPropertiesAllowed:
                 // The token is the unexpected JProperty; the place is its object.
-                messages.Add($"{Place(token is JProperty ? token.Parent : token)}: unexpected property \"{error.Property}\"");
+                // The name comes from the file: JSON-quoted, so a newline or escape sequence in it cannot break the line.
+                messages.Add($"{Place(token is JProperty ? token.Parent : token)}: unexpected property {JsonConvert.ToString(error.Property)}");
                 return;
         }
 

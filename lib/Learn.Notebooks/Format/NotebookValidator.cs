@@ -38,7 +38,7 @@ public static class NotebookValidator
 
             if (Str(cell["id"]) is string id && !seen.Add(id))
             {
-                p.Add($"cells[{i}].id: \"{id}\" is used by an earlier cell (ids must be unique)");
+                p.Add($"cells[{i}].id: {cell["id"]!.ToJsonString()} is used by an earlier cell (ids must be unique)");
             }
 
             FitsInt32(p, $"cells[{i}].execution_count", cell["execution_count"]);

@@ -55,6 +55,7 @@ public class NotebookValidatorTests
         yield return Case("kernelspec name a number", nb => nb["metadata"]!["kernelspec"]!["name"] = 1, "metadata.kernelspec.name: must be a string");
         yield return Case("stream name missing", nb => Cell(nb, 1)["outputs"] = OutputList(new JsonObject { ["output_type"] = "stream", ["text"] = "x" }), "cells[1].outputs[0]: missing required property \"name\"");
         yield return Case("unexpected key in an output", nb => Cell(nb, 1)["outputs"] = OutputList(new JsonObject { ["output_type"] = "stream", ["name"] = "stdout", ["text"] = "x", ["extra"] = 1 }), "cells[1].outputs[0]: unexpected property \"extra\"");
+        yield return Case("unexpected key with a newline and an escape", nb => nb["x\ny\u001b"] = 1, "notebook: unexpected property \"x\\ny\\u001b\"");
         yield return Case("nbformat_minor beyond int", nb => nb["nbformat_minor"] = 99999999999L, "nbformat_minor: 99999999999 is too large", Rule.ThisProject);
         yield return Case("execution count beyond int", nb => Cell(nb, 1)["execution_count"] = 99999999999L, "cells[1].execution_count: 99999999999 is too large", Rule.ThisProject);
     }
