@@ -139,7 +139,8 @@ public static class NotebookCommand
             // The executed copy and its page are written even on failure: the reader sees where it broke.
             NotebookJson.Save(result.Executed, Path.Combine(outDir, name + ".ipynb"));
             AtomicFile.WriteAllText(Path.Combine(outDir, name + ".html"),
-                HtmlRenderer.RenderPage(result.Executed, Path.GetFileName(path), result.Succeeded ? null : result.Describe(), result.FailedCell));
+                HtmlRenderer.RenderPage(result.Executed, Path.GetFileName(path), result.Succeeded ? null : result.Describe(), result.FailedCell,
+                    Path.GetDirectoryName(Path.GetFullPath(path))));
             index.Add(new HtmlRenderer.IndexEntry(name + ".html", HtmlRenderer.Title(notebook, path), result.Succeeded, result.Succeeded ? null : result.Describe()));
             if (result.Succeeded)
             {
@@ -204,7 +205,7 @@ public static class NotebookCommand
         Notebook notebook;
         try
         {
-            var node = NotebookJson.ParseNode(File.ReadAllText(path), path);
+            var node = NotebookJson.ParseNode(NotebookJson.ReadText(path), path);
             problems.AddRange(NotebookValidator.ValidateSchema(node));
             if (problems.Count > 0)
             {

@@ -1,110 +1,188 @@
+using System.Collections.Immutable;
 using System.Net;
 using System.Text;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Classification;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Host.Mef;
+using Microsoft.CodeAnalysis.Text;
 
 namespace Learn.Notebooks.Rendering;
 
 /// <summary>
-/// A small C# highlighter for rendered pages: keywords, strings, comments, numbers and directive
-/// lines get CSS classes; everything else is escaped text. No JavaScript needed.
+/// C# highlighting for rendered pages by Roslyn's own classifier (the one editors use):
+/// <see cref="Classifier.GetClassifiedSpansAsync(Document, TextSpan, System.Threading.CancellationToken)"/> on a
+/// script document of an <see cref="AdhocWorkspace"/>, so <c>#r</c> directives, top-level statements and
+/// the kernel's magics (<c>#!time</c>) parse as the kernel parses them. Each cell is classified alone, against
+/// the .NET runtime and Learn.dll, so the output depends only on the cell and this build (no network, no
+/// clock). Tokens become <c>&lt;span class="tok-..."&gt;</c>; the colours are in <c>assets/learn.css</c>.
 /// </summary>
 public static class CSharpHighlighter
 {
-    private static readonly HashSet<string> Keywords = new(StringComparer.Ordinal)
+    private static readonly CSharpParseOptions ScriptOptions =
+        CSharpParseOptions.Default.WithKind(SourceCodeKind.Script).WithLanguageVersion(LanguageVersion.Preview);
+
+    /// <summary>The C# kernel's default usings (Microsoft.DotNet.Interactive.CSharp), so <c>Console</c> is a type as in the notebook.</summary>
+    private static readonly CSharpCompilationOptions CompilationOptions = new(OutputKind.DynamicallyLinkedLibrary,
+        usings: ["System", "System.Text", "System.Collections", "System.Collections.Generic", "System.Threading.Tasks", "System.Linq"]);
+
+    private static readonly Lazy<MetadataReference[]> References = new(CreateReferences);
+
+    /// <summary>Roslyn classification → CSS class. Unlisted classifications (operators, punctuation, plain identifiers) stay plain.</summary>
+    private static readonly Dictionary<string, string> Css = new(StringComparer.Ordinal)
     {
-        "abstract", "as", "async", "await", "base", "bool", "break", "byte", "case", "catch", "char", "checked", "class",
-        "const", "continue", "decimal", "default", "delegate", "do", "double", "else", "enum", "event", "explicit",
-        "extern", "false", "finally", "fixed", "float", "for", "foreach", "goto", "if", "implicit", "in", "init", "int",
-        "interface", "internal", "is", "lock", "long", "nameof", "namespace", "new", "null", "object", "operator", "out",
-        "override", "params", "private", "protected", "public", "readonly", "record", "ref", "return", "sbyte", "sealed",
-        "short", "sizeof", "stackalloc", "static", "string", "struct", "switch", "this", "throw", "true", "try", "typeof",
-        "uint", "ulong", "unchecked", "unsafe", "ushort", "using", "var", "virtual", "void", "volatile", "when", "where",
-        "while", "with", "yield",
+        [ClassificationTypeNames.Keyword] = "tok-kw",
+        [ClassificationTypeNames.ControlKeyword] = "tok-kw",
+        [ClassificationTypeNames.PreprocessorKeyword] = "tok-dir",
+        [ClassificationTypeNames.PreprocessorText] = "tok-dir",
+        [ClassificationTypeNames.StringLiteral] = "tok-str",
+        [ClassificationTypeNames.VerbatimStringLiteral] = "tok-str",
+        [ClassificationTypeNames.StringEscapeCharacter] = "tok-esc",
+        [ClassificationTypeNames.Comment] = "tok-com",
+        [ClassificationTypeNames.ExcludedCode] = "tok-com",
+        [ClassificationTypeNames.NumericLiteral] = "tok-num",
+        [ClassificationTypeNames.ClassName] = "tok-type",
+        [ClassificationTypeNames.RecordClassName] = "tok-type",
+        [ClassificationTypeNames.StructName] = "tok-type",
+        [ClassificationTypeNames.RecordStructName] = "tok-type",
+        [ClassificationTypeNames.InterfaceName] = "tok-type",
+        [ClassificationTypeNames.EnumName] = "tok-type",
+        [ClassificationTypeNames.DelegateName] = "tok-type",
+        [ClassificationTypeNames.TypeParameterName] = "tok-type",
+        [ClassificationTypeNames.MethodName] = "tok-fn",
+        [ClassificationTypeNames.ExtensionMethodName] = "tok-fn",
     };
 
-    /// <summary>HTML for <paramref name="code"/> (to go inside <c>&lt;pre&gt;&lt;code&gt;</c>).</summary>
+    /// <summary>HTML for <paramref name="code"/> (to go inside <c>&lt;pre&gt;&lt;code&gt;</c>), classified on its own.</summary>
     public static string Highlight(string code)
     {
         ArgumentNullException.ThrowIfNull(code);
-        var sb = new StringBuilder();
-        int i = 0;
-        while (i < code.Length)
+        return HighlightCells([code])[0];
+    }
+
+    /// <summary>
+    /// HTML for each of a notebook's code cells in order, each classified as a submission that follows the
+    /// ones before it, as the kernel runs them: a <c>using</c> or a declaration in an earlier cell makes its
+    /// names types, methods and fields in the later ones.
+    /// </summary>
+    /// <param name="cells">The code cells' sources.</param>
+    /// <param name="notebookDirectory">Where the notebook is: its <c>#r "relative.dll"</c> lines are read from
+    /// there (files only; <c>#r "nuget:..."</c> stays unresolved), or null to resolve none.</param>
+    public static IReadOnlyList<string> HighlightCells(IReadOnlyList<string> cells, string? notebookDirectory = null)
+    {
+        ArgumentNullException.ThrowIfNull(cells);
+        var options = notebookDirectory is null
+            ? CompilationOptions
+            : CompilationOptions.WithMetadataReferenceResolver(new FileReferenceResolver(notebookDirectory));
+        var workspace = new AdhocWorkspace(MefHostServices.DefaultHost);
+        Solution solution = workspace.CurrentSolution;
+        ProjectId? previous = null;
+        var html = new List<string>(cells.Count);
+        for (int n = 0; n < cells.Count; n++)
         {
-            char c = code[i];
-            bool lineStart = i == 0 || code[i - 1] == '\n';
-            if (lineStart && c == '#')
-            {
-                i = Span(sb, code, i, LineEnd(code, i), "tok-dir");
-            }
-            else if (c == '/' && i + 1 < code.Length && code[i + 1] == '/')
-            {
-                i = Span(sb, code, i, LineEnd(code, i), "tok-com");
-            }
-            else if (c == '/' && i + 1 < code.Length && code[i + 1] == '*')
-            {
-                int end = code.IndexOf("*/", i + 2, StringComparison.Ordinal);
-                i = Span(sb, code, i, end < 0 ? code.Length : end + 2, "tok-com");
-            }
-            else if (c == '"' || (c is '$' or '@' && i + 1 < code.Length && code[i + 1] == '"'))
-            {
-                int j = c == '"' ? i + 1 : i + 2;
-                bool verbatim = c == '@';
-                while (j < code.Length && code[j] != '"' && (verbatim || code[j] != '\n'))
-                {
-                    j += !verbatim && code[j] == '\\' ? 2 : 1;
-                }
+            string code = cells[n] ?? throw new ArgumentException("a cell is null", nameof(cells));
+            var project = ProjectId.CreateNewId();
+            var info = ProjectInfo.Create(project, VersionStamp.Default, $"cell{n}", $"cell{n}", LanguageNames.CSharp,
+                compilationOptions: options,
+                parseOptions: ScriptOptions,
+                projectReferences: previous is null ? null : [new ProjectReference(previous)],
+                metadataReferences: References.Value,
+                isSubmission: true);
+            var document = DocumentId.CreateNewId(project);
+            solution = solution.AddProject(info).AddDocument(document, $"cell{n}.csx", SourceText.From(code));
+            var spans = Classifier.GetClassifiedSpansAsync(solution.GetDocument(document)!, new TextSpan(0, code.Length))
+                .GetAwaiter().GetResult();
+            html.Add(ToHtml(code, spans));
+            previous = project;
+        }
 
-                i = Span(sb, code, i, Math.Min(j + 1, code.Length), "tok-str");
-            }
-            else if (c == '\'' && i + 2 < code.Length)
-            {
-                int j = code.IndexOf('\'', i + (code[i + 1] == '\\' ? 3 : 2));
-                i = j < 0 || j - i > 8 ? Plain(sb, code, i, i + 1) : Span(sb, code, i, j + 1, "tok-str");
-            }
-            else if (char.IsDigit(c))
-            {
-                int j = i;
-                while (j < code.Length && (char.IsLetterOrDigit(code[j]) || code[j] is '.' or '_'))
-                {
-                    j++;
-                }
+        return html;
+    }
 
-                i = Span(sb, code, i, j, "tok-num");
-            }
-            else if (char.IsLetter(c) || c == '_')
+    private static string ToHtml(string code, IEnumerable<ClassifiedSpan> spans)
+    {
+        // Paint each character with the class of the innermost span covering it (an escape inside a string,
+        // say): longer spans first, shorter ones over them. Additive classifications ("static symbol") are not
+        // in Css and so never paint.
+        var classes = new string?[code.Length];
+        foreach (var span in spans.OrderByDescending(s => s.TextSpan.Length).ThenBy(s => s.TextSpan.Start))
+        {
+            if (Css.TryGetValue(span.ClassificationType, out string? css))
             {
-                int j = i;
-                while (j < code.Length && (char.IsLetterOrDigit(code[j]) || code[j] == '_'))
+                for (int i = span.TextSpan.Start; i < Math.Min(span.TextSpan.End, code.Length); i++)
                 {
-                    j++;
+                    classes[i] = css;
                 }
-
-                string word = code[i..j];
-                i = Keywords.Contains(word) ? Span(sb, code, i, j, "tok-kw") : Plain(sb, code, i, j);
             }
-            else
+        }
+
+        var sb = new StringBuilder(code.Length * 2);
+        int start = 0;
+        for (int i = 1; i <= code.Length; i++)
+        {
+            if (i == code.Length || classes[i] != classes[start] || code[i] == '\n')
             {
-                i = Plain(sb, code, i, i + 1);
+                Append(sb, code[start..i], classes[start]);
+                start = i;
             }
         }
 
         return sb.ToString();
     }
 
-    private static int LineEnd(string code, int i)
+    private static MetadataReference[] CreateReferences()
     {
-        int end = code.IndexOf('\n', i);
-        return end < 0 ? code.Length : end;
+        // The runtime's own assemblies and Learn.dll: enough for Tensor, Math and the BCL to show as types and
+        // methods. Fixed by the build, so a page does not depend on what else is loaded in this process.
+        string[] platform = ((string?)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+        return platform
+            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
+            .Append(typeof(Learn.Tensors.Tensor).Assembly.Location)
+            .Where(p => p.Length > 0 && File.Exists(p))
+            .Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal)
+            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
+            .ToArray();
     }
 
-    private static int Span(StringBuilder sb, string code, int from, int to, string css)
+    /// <summary>
+    /// Resolves <c>#r "path.dll"</c> against the notebook's folder, for names only (nothing is loaded or run).
+    /// An assembly already among <see cref="References"/> (Learn.dll) is skipped, so it is not imported twice.
+    /// </summary>
+    private sealed class FileReferenceResolver(string directory) : MetadataReferenceResolver
     {
-        sb.Append("<span class=\"").Append(css).Append("\">").Append(WebUtility.HtmlEncode(code[from..to])).Append("</span>");
-        return to;
+        private readonly string directory = directory;
+
+        public override ImmutableArray<PortableExecutableReference> ResolveReference(string reference, string? baseFilePath, MetadataReferenceProperties properties)
+        {
+            if (reference.StartsWith("nuget:", StringComparison.OrdinalIgnoreCase) || !reference.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
+            {
+                return [];
+            }
+
+            string path = Path.GetFullPath(Path.Combine(directory, reference));
+            string name = Path.GetFileName(path);
+            if (!File.Exists(path) || References.Value.Any(r => Path.GetFileName(r.Display) == name))
+            {
+                return [];
+            }
+
+            return [MetadataReference.CreateFromFile(path, properties)];
+        }
+
+        public override bool Equals(object? other) => other is FileReferenceResolver r && r.directory == directory;
+
+        public override int GetHashCode() => directory.GetHashCode(StringComparison.Ordinal);
     }
 
-    private static int Plain(StringBuilder sb, string code, int from, int to)
+    private static void Append(StringBuilder sb, string text, string? css)
     {
-        sb.Append(WebUtility.HtmlEncode(code[from..to]));
-        return to;
+        if (css is null)
+        {
+            sb.Append(WebUtility.HtmlEncode(text));
+            return;
+        }
+
+        sb.Append("<span class=\"").Append(css).Append("\">").Append(WebUtility.HtmlEncode(text)).Append("</span>");
     }
 }

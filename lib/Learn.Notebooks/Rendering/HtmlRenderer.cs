@@ -44,7 +44,8 @@ public static class HtmlRenderer
     /// <param name="fileName">The notebook file name, shown on the page.</param>
     /// <param name="failure">The failure summary to show in a banner, or null.</param>
     /// <param name="failedCell">The 1-based failing cell, or 0.</param>
-    public static string RenderPage(Notebook notebook, string fileName, string? failure, int failedCell)
+    /// <param name="notebookDirectory">The notebook's folder, for the highlighter to read the cells' <c>#r</c> assemblies; null for none.</param>
+    public static string RenderPage(Notebook notebook, string fileName, string? failure, int failedCell, string? notebookDirectory = null)
     {
         ArgumentNullException.ThrowIfNull(notebook);
         var body = new StringBuilder();
@@ -56,6 +57,9 @@ public static class HtmlRenderer
                 .Append(":</strong> ").Append(Esc(failure)).Append("</div>\n");
         }
 
+        // Classified together, in order, so names from earlier cells are known in later ones.
+        var code = notebook.Cells.Where(c => c.IsCode).ToList();
+        var highlighted = CSharpHighlighter.HighlightCells(code.Select(c => c.Source).ToList(), notebookDirectory);
         for (int i = 0; i < notebook.Cells.Count; i++)
         {
             var cell = notebook.Cells[i];
@@ -78,7 +82,7 @@ public static class HtmlRenderer
             string count = cell.ExecutionCount is int c ? c.ToString(System.Globalization.CultureInfo.InvariantCulture) : " ";
             body.Append($"<section class=\"cell code{failed}\" id=\"cell-{n}\">\n")
                 .Append($"<div class=\"prompt\">cell {n} [{count}]</div>\n")
-                .Append("<pre class=\"source\"><code class=\"language-csharp\">").Append(CSharpHighlighter.Highlight(cell.Source)).Append("</code></pre>\n");
+                .Append("<pre class=\"source\"><code class=\"language-csharp\">").Append(highlighted[code.IndexOf(cell)]).Append("</code></pre>\n");
             foreach (var output in cell.Outputs)
             {
                 charts |= Output(body, output);
