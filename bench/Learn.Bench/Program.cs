@@ -6,7 +6,10 @@ using Learn.Bench;
 
 // Learn.Bench --quick [--only TEXT|osnet] [--threads 1,2] [--cpu-time]   the Stopwatch table, under a minute
 // Learn.Bench --quick --only osnet-profile [--threads 1]   only the per-layer table of the OSNet plan
+// Learn.Bench --quick --only stride   the stage-1 1x1 convs at 64x32 vs a 65x32 map (power-of-two row strides)
 //   --rounds N (OSNet rows): interleaved rounds per row, default 31; --no-profile: skip the per-layer tables
+//   --batches 1,8 --variant x1_0 --no-libtorch (OSNet rows): a subset, for quick looks while working
+//   --cpu-time (OSNet rows): the 1-thread rows by the thread's CPU clock (every peer is checked to compute on the calling thread)
 //   --cpu-time (with --threads 1): time by the thread's CPU clock, for a fair comparison on a busy machine
 // Learn.Bench [BDN arguments]                        the BenchmarkDotNet run, e.g. --filter '*'
 if (args.Contains("--quick"))
@@ -14,10 +17,15 @@ if (args.Contains("--quick"))
     string only = Option("--only") ?? "";
     int[] threads = (Option("--threads") ?? "1,2").Split(',').Select(int.Parse).ToArray();
     int status = 0;
-    if (!only.StartsWith("osnet", StringComparison.Ordinal))
+    if (!only.StartsWith("osnet", StringComparison.Ordinal) && only != "stride")
     {
         status = QuickBench.Run(Console.Out, threadCounts: threads, only: only, cpuTime: args.Contains("--cpu-time"));
         Console.Out.WriteLine();
+    }
+
+    if (only == "stride")
+    {
+        return StrideBench.Run(Console.Out);
     }
 
     if (only == "osnet-profile")
@@ -31,7 +39,10 @@ if (args.Contains("--quick"))
     else if (only.Length == 0 || only.StartsWith("osnet", StringComparison.Ordinal))
     {
         int rounds = int.Parse(Option("--rounds") ?? "31", System.Globalization.CultureInfo.InvariantCulture);
-        status |= QuickOSNet.Run(Console.Out, threads, rounds, profile: !args.Contains("--no-profile"));
+        int[]? batches = Option("--batches")?.Split(',').Select(int.Parse).ToArray();
+        status |= QuickOSNet.Run(Console.Out, threads, rounds, batches, profile: !args.Contains("--no-profile"),
+            variants: Option("--variant") ?? "", withTorch: !args.Contains("--no-libtorch"),
+            cpuTime: args.Contains("--cpu-time"));
     }
 
     return status;
