@@ -110,6 +110,18 @@ internal static unsafe class PackedGemm
                     long at = ((((long)img * cout) + (g * m) + (p * MR)) * n) + j0;
                     float* c = py + at;
                     float* r = pr == null ? null : pr + at;
+                    if ((p + 1) * MR < m)
+                    {
+                        // The next tile's rows of C (and of the residual) lie a whole row stride apart, one cache line
+                        // run per row: no hardware prefetcher follows that, so fetch them while this tile computes.
+                        int next = Math.Min(MR, m - ((p + 1) * MR));
+                        Prefetch.Rows(c + ((long)MR * n), next, n, cols);
+                        if (r != null)
+                        {
+                            Prefetch.Rows(r + ((long)MR * n), next, n, cols);
+                        }
+                    }
+
                     if (rows == MR && cols == nr)
                     {
                         Kernel(k, aGroup + ((long)p * MR * k), pb, offsets, c, n, biasGroup + (p * MR), relu, r);
