@@ -23,11 +23,15 @@ internal static class AbBench
             OSNetCase c = OSNetCase.Load(variant);
             foreach (int batch in batches)
             {
+                // Two plans: "before" fused with the switch on (a change to packing shows), both run with it set.
+                Experiment.Before = true;
+                using IConvPeer before = c.Create(Peers.Fast, 1, batch);
+                Experiment.Before = false;
                 using IConvPeer fast = c.Create(Peers.Fast, 1, batch), onnx = c.Create(Peers.Onnx, 1, batch);
                 Action[] runs =
                 [
                     () => { Experiment.Before = false; fast.Run(); },
-                    () => { Experiment.Before = true; fast.Run(); },
+                    () => { Experiment.Before = true; before.Run(); },
                     onnx.Run,
                 ];
                 foreach (Action run in runs)

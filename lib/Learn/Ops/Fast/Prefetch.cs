@@ -13,7 +13,7 @@ internal static unsafe class Prefetch
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Rows(float* p, int rows, long stride, int floats)
     {
-        if (!Sse.IsSupported || floats <= 0 || Experiment.Before)
+        if (!Sse.IsSupported || floats <= 0)
         {
             return;
         }
