@@ -415,15 +415,15 @@ public sealed class OSNetPlan
                 }
 
                 double t = run.Start();
-                _gate.Gates(s, gates, hidden);
+                _gate.Gates(s, gates, hidden, run.Threads);
                 if (run.Capturing)
                 {
                     Tensor gated = ctx.Tensor4(Role.Gated, n, mid, s.Size(2), s.Size(3));
-                    FastElementwise.GateAccumulate(s, gates, gated, first: true);
+                    FastElementwise.GateAccumulate(s, gates, gated, first: true, run.Threads);
                     run.Report(_gateName, gated);
                 }
 
-                FastElementwise.GateAccumulate(s, gates, sum, first);
+                FastElementwise.GateAccumulate(s, gates, sum, first, run.Threads);
                 run.Stop(t, _gateName, "gate + accumulate", 0, (2L * s.Length) + (first ? 1 : 2) * sum.Length);
                 first = false;
             }

@@ -174,6 +174,34 @@ public class OSNetFastTests
         Close.Assert(y, expected, (3 * (V + 1)) + channels + hiddenUnits + 2, $"gate of {channels} channels");
     }
 
+    /// <summary>
+    /// The gate's pooled means and the gated accumulation split over threads by plane: maps large enough to be split
+    /// (over <see cref="Parallelism.SerialBelowMacs"/>) give the same bits on 2 and 3 threads as on one, and the
+    /// accumulation equals the reference ops bit for bit.
+    /// </summary>
+    [TestCase(2)]
+    [TestCase(3)]
+    public void Gate_split_over_threads_gives_the_bits_of_one_thread(int threads)
+    {
+        const int Channels = 32;
+        Tensor x = Tensor.Random(41, 2, Channels, 64, 33);
+        Assert.That((long)x.Length * FastElementwise.ElementCost, Is.GreaterThan(Parallelism.SerialBelowMacs), "large enough to split");
+        var gate = new ChannelGate(Channels);
+        var fused = new FusedGate(gate);
+        float[] one = new float[2 * Channels], many = new float[2 * Channels], hidden = new float[2 * 2];
+        fused.Gates(x, one, hidden, threads: 1);
+        fused.Gates(x, many, hidden, threads);
+        Assert.That(many, Is.EqualTo(one), "gate values");
+
+        Tensor b = Tensor.Random(42, x.Shape);
+        Tensor g = Tensor.Random(43, 2, Channels, 1, 1);
+        var acc = Copy(b);
+        FastElementwise.GateAccumulate(x, g.Data, acc, first: false, threads);
+        Assert.That(acc.Data, Is.EqualTo(Ops.Add.Forward(b, Ops.Multiply.Forward(x, g)).Data), "gate accumulate");
+        FastElementwise.GateAccumulate(x, g.Data, acc, first: true, threads);
+        Assert.That(acc.Data, Is.EqualTo(Ops.Multiply.Forward(x, g).Data), "gate");
+    }
+
     public static IEnumerable<TestCaseData> VariantsAndThreads() =>
         Variants.SelectMany(v => new[] { 1, 2 }.Select(t => new TestCaseData(v, t).SetArgDisplayNames(v, $"{t} threads")));
 
