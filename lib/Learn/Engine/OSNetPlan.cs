@@ -176,10 +176,10 @@ public sealed class OSNetPlan
             Gates = 9, Hidden = 10, Gated = 11;
     }
 
-    /// <summary>One forward in flight: its buffers, thread count, and activation sink with per-name call counts.</summary>
     /// <summary>Where a profiled forward records its steps, and the clock it reads.</summary>
     private sealed record StepTimes(List<PlanStepTime> Steps, Func<double> ClockMs);
 
+    /// <summary>One forward in flight: its buffers, thread count, and activation sink with per-name call counts.</summary>
     private sealed class PlanRun(PlanContext context, int threads, IActivationSink? sink, StepTimes? profile)
     {
         private readonly Dictionary<string, int>? _calls = sink is null ? null : new(StringComparer.Ordinal);
@@ -191,6 +191,7 @@ public sealed class OSNetPlan
 
         public bool Capturing => sink is not null;
 
+        /// <summary>True when this forward is being profiled.</summary>
         public bool Profiling => profile is not null;
 
         /// <summary>The profile clock's time in ms when profiling, else 0.</summary>

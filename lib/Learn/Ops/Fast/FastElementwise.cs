@@ -41,6 +41,7 @@ public static class FastElementwise
     /// <summary>
     /// The gated sum of OSBlock: acc[n, c, :] = x[n, c, :] * g[n, c] when <paramref name="first"/>, else
     /// acc[n, c, :] += x[n, c, :] * g[n, c] (the product rounded before the add, as the reference's two ops do).
+    /// On the calling thread; copies <paramref name="g"/> (the plan calls the array overload, which does not).
     /// </summary>
     public static void GateAccumulate(Tensor x, ReadOnlySpan<float> g, Tensor acc, bool first) => GateAccumulate(x, g.ToArray(), acc, first, 1);
 
