@@ -273,6 +273,30 @@ public class OSNetFastTests
         }
     }
 
+    /// <summary>
+    /// A steady-state forward (one thread, so every allocation is on this thread) allocates nothing that grows with the
+    /// image or the batch: a batch of 4 at 4x the pixels allocates at most what a batch of 1 does plus its larger
+    /// output, [N, 512] floats.
+    /// </summary>
+    [Test]
+    public void A_steady_state_forward_allocates_nothing_that_grows_with_the_image_or_the_batch()
+    {
+        OSNetPlan plan = OSNetPlan.Fuse(Build("osnet_x0_25"), new PlanOptions { Threads = 1 });
+        Tensor small = Tensor.Random(60, 1, 3, 64, 32), large = Tensor.Random(61, 4, 3, 128, 64);
+        long Allocated(Tensor x)
+        {
+            plan.Forward(x);
+            plan.Forward(x); // buffers for this shape exist now
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            plan.Forward(x);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        long a1 = Allocated(small), a4 = Allocated(large);
+        TestContext.Out.WriteLine($"allocated per forward: batch 1 at 64x32 {a1} B, batch 4 at 128x64 {a4} B");
+        Assert.That(a4 - a1, Is.LessThanOrEqualTo((4 - 1) * 512 * sizeof(float)), "only the output grows");
+    }
+
     [Test]
     public void Concurrent_forwards_on_one_plan_give_the_same_features()
     {
