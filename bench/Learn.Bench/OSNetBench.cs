@@ -181,11 +181,13 @@ public static class QuickOSNet
     private static readonly string[] Timed = [Peers.Fast, Peers.LibTorch, Peers.Onnx];
 
     /// <summary>Writes the table; returns 1 if a peer disagreed with the reference, 0 otherwise (also when the models are missing).</summary>
-    public static int Run(TextWriter output, IReadOnlyList<int> threadCounts, int rounds = 31, int[]? batches = null, bool profile = true)
+    public static int Run(TextWriter output, IReadOnlyList<int> threadCounts, int rounds = 31, int[]? batches = null, bool profile = true,
+        string variants = "", bool withTorch = true, bool cpuTime = false)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(threadCounts);
         batches ??= [1, 8];
+        string[] timed = withTorch ? Timed : [Peers.Fast, Peers.Onnx];
         var inv = CultureInfo.InvariantCulture;
         if (OSNetCase.FindDir(out string message) is null)
         {
@@ -194,9 +196,11 @@ public static class QuickOSNet
         }
 
         bool allAgree = true;
+        output.WriteLine($"load average at the start: {File.ReadAllText("/proc/loadavg").Trim()}");
+        output.WriteLine();
         output.WriteLine("| model | batch | threads | fast ms | libtorch ms | onnxruntime ms | fast GFLOP/s | % of FMA peak | fast / onnxruntime (p10..p90) | fast / libtorch (p10..p90) | fast bytes allocated / forward |");
         output.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-        foreach (string variant in OSNetCase.Variants)
+        foreach (string variant in OSNetCase.Variants.Where(v => v.Contains(variants, StringComparison.Ordinal)))
         {
             OSNetCase c = OSNetCase.Load(variant);
             float[] reference;
@@ -217,7 +221,7 @@ public static class QuickOSNet
             {
                 foreach (int threads in threadCounts)
                 {
-                    var peers = Timed.Select(name => c.Create(name, threads, batch)).ToArray();
+                    var peers = timed.Select(name => c.Create(name, threads, batch)).ToArray();
                     try
                     {
                         foreach (IConvPeer p in peers)
@@ -237,7 +241,27 @@ public static class QuickOSNet
                         }
 
                         long allocated = QuickBench.AllocatedPerCall(peers[0].Run);
-                        var (ms, vsOnnx, vsTorch2) = Interleaved(peers, rounds);
+                        // --cpu-time, 1 thread: every peer computes on the calling thread (checked below), so its CPU
+                        // clock leaves out the time spent waiting for a core on a shared machine.
+                        bool cpu = cpuTime && threads == 1;
+                        if (cpu)
+                        {
+                            foreach (IConvPeer p in peers)
+                            {
+                                double share = CallerShare(p);
+                                if (share < 0.95)
+                                {
+                                    output.WriteLine(string.Create(inv, $"<!-- {p.Name}: only {share:P0} of its CPU time is on the calling thread; --cpu-time undercounts it -->"));
+                                }
+                            }
+                        }
+
+                        var (ms, vsOnnx, vsTorch2) = Interleaved(peers, rounds, cpu ? ThreadClock.NowMs : null);
+                        if (!withTorch)
+                        {
+                            ms = [ms[0], double.NaN, ms[1]];
+                        }
+
                         double gflops = 2.0 * c.Macs * batch / (ms[0] * 1e6);
                         output.WriteLine(string.Create(inv,
                             $"| {variant} | {batch} | {threads} | {ms[0]:F2} | {ms[1]:F2} | {ms[2]:F2} | {gflops:F0} | {100 * gflops / (268.0 * threads):F0}% | " +
@@ -255,7 +279,7 @@ public static class QuickOSNet
         }
 
         output.WriteLine();
-        output.WriteLine($"OSNet forward, 3x256x128, float32; {rounds} interleaved rounds per row; % of FMA peak against 268 GFLOP/s per thread (docs/performance.md);");
+        output.WriteLine($"OSNet forward, 3x256x128, float32; {rounds} interleaved rounds per row{(cpuTime ? ", 1-thread rows by the thread's CPU clock" : "")}; % of FMA peak against 268 GFLOP/s per thread (docs/performance.md);");
         output.WriteLine("each peer checked against one naive forward (K = the output's reduction length) before timing.");
         if (profile)
         {
@@ -276,9 +300,12 @@ public static class QuickOSNet
         ArgumentNullException.ThrowIfNull(c);
         var inv = CultureInfo.InvariantCulture;
         OSNetPlan plan = OSNetPlan.Fuse(c.NewModel(), new PlanOptions { Threads = threads });
-        IReadOnlyList<PlanStepTime> steps = plan.Profile(c.Input, rounds: 41);
+        // One thread: the thread's CPU clock, so that waiting for a core on a shared machine is not charged to a step.
+        bool cpu = threads == 1 && ThreadClock.Available;
+        IReadOnlyList<PlanStepTime> steps = plan.Profile(c.Input, rounds: 41, cpu ? ThreadClock.NowMs : null);
         double total = steps.Sum(s => s.Milliseconds);
-        output.WriteLine($"{c.Variant}, batch 1, {threads} thread(s): the plan's steps, summed by stage and kind (sum of medians {total.ToString("F2", inv)} ms)");
+        output.WriteLine($"{c.Variant}, batch 1, {threads} thread(s), {(cpu ? "thread CPU time" : "wall clock")}, load average " +
+            $"{File.ReadAllText("/proc/loadavg").Trim()}: the plan's steps, summed by stage and kind (sum of medians {total.ToString("F2", inv)} ms)");
         output.WriteLine();
         output.WriteLine("| stage | step | calls | ms | share | GFLOP/s | % of FMA peak | MB moved | GB/s | bound by |");
         output.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
@@ -296,8 +323,25 @@ public static class QuickOSNet
     }
 
     /// <summary>Median ms per call of each peer, and the per-round ratios fast / onnxruntime and fast / libtorch (median, 10th and 90th percentile).</summary>
-    private static (double[] Ms, (double Median, double Low, double High) VsOnnx, (double Median, double Low, double High) VsTorch) Interleaved(IConvPeer[] peers, int rounds)
+    /// <summary>The calling thread's share of the process's CPU time over a few calls of <paramref name="peer"/>.</summary>
+    private static double CallerShare(IConvPeer peer)
     {
+        var process = System.Diagnostics.Process.GetCurrentProcess();
+        process.Refresh();
+        double thread0 = ThreadClock.NowMs(), process0 = process.TotalProcessorTime.TotalMilliseconds;
+        for (int i = 0; i < 5; i++)
+        {
+            peer.Run();
+        }
+
+        process.Refresh();
+        return (ThreadClock.NowMs() - thread0) / (process.TotalProcessorTime.TotalMilliseconds - process0);
+    }
+
+    private static (double[] Ms, (double Median, double Low, double High) VsOnnx, (double Median, double Low, double High) VsTorch) Interleaved(IConvPeer[] peers, int rounds,
+        Func<double>? clockMs)
+    {
+        clockMs ??= static () => System.Diagnostics.Stopwatch.GetTimestamp() * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
         var perCall = peers.Select(p => QuickBench.MedianMs(p.Run, 0.3, minReps: 3)).ToArray(); // warm-up, first estimate
         var times = peers.Select(_ => new double[rounds]).ToArray();
         for (int r = 0; r < rounds; r++)
@@ -306,19 +350,20 @@ public static class QuickOSNet
             {
                 int i = (r + j) % peers.Length; // rotate who goes first
                 int calls = Math.Max(1, (int)(20 / perCall[i]));
-                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                double t0 = clockMs();
                 for (int k = 0; k < calls; k++)
                 {
                     peers[i].Run();
                 }
 
-                times[i][r] = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds / calls;
+                times[i][r] = (clockMs() - t0) / calls;
             }
         }
 
         double[] ms = times.Select(t => t.Order().ElementAt(rounds / 2)).ToArray();
-        return (ms, Spread(Enumerable.Range(0, rounds).Select(r => times[0][r] / times[2][r])),
-            Spread(Enumerable.Range(0, rounds).Select(r => times[0][r] / times[1][r])));
+        int onnx = Array.FindIndex(peers, p => p.Name == Peers.Onnx), torch = Array.FindIndex(peers, p => p.Name == Peers.LibTorch);
+        return (ms, Spread(Enumerable.Range(0, rounds).Select(r => times[0][r] / times[onnx][r])),
+            torch < 0 ? (double.NaN, double.NaN, double.NaN) : Spread(Enumerable.Range(0, rounds).Select(r => times[0][r] / times[torch][r])));
     }
 
     private static (double Median, double Low, double High) Spread(IEnumerable<double> values)

@@ -6,7 +6,12 @@ using Learn.Bench;
 
 // Learn.Bench --quick [--only TEXT|osnet] [--threads 1,2] [--cpu-time]   the Stopwatch table, under a minute
 // Learn.Bench --quick --only osnet-profile [--threads 1]   only the per-layer table of the OSNet plan
+// Learn.Bench --quick --only ort-profile   ONNX Runtime's own per-node profile of the OSNet forward (1 thread)
+// Learn.Bench --quick --only osnet-ab [--variant x1_0] [--batches 1]   a kernel change (Experiment.Before) against the code before it
+// Learn.Bench --quick --only stride   the stage-1 1x1 convs at 64x32 vs a 65x32 map (power-of-two row strides)
 //   --rounds N (OSNet rows): interleaved rounds per row, default 31; --no-profile: skip the per-layer tables
+//   --batches 1,8 --variant x1_0 --no-libtorch (OSNet rows): a subset, for quick looks while working
+//   --cpu-time (OSNet rows): the 1-thread rows by the thread's CPU clock (every peer is checked to compute on the calling thread)
 //   --cpu-time (with --threads 1): time by the thread's CPU clock, for a fair comparison on a busy machine
 // Learn.Bench [BDN arguments]                        the BenchmarkDotNet run, e.g. --filter '*'
 if (args.Contains("--quick"))
@@ -14,10 +19,33 @@ if (args.Contains("--quick"))
     string only = Option("--only") ?? "";
     int[] threads = (Option("--threads") ?? "1,2").Split(',').Select(int.Parse).ToArray();
     int status = 0;
-    if (!only.StartsWith("osnet", StringComparison.Ordinal))
+    if (!only.StartsWith("osnet", StringComparison.Ordinal) && only != "stride" && only != "ort-profile" && only != "osnet-ab")
     {
         status = QuickBench.Run(Console.Out, threadCounts: threads, only: only, cpuTime: args.Contains("--cpu-time"));
         Console.Out.WriteLine();
+    }
+
+    if (only == "ort-profile")
+    {
+        foreach (string variant in OSNetCase.Variants)
+        {
+            OrtProfile.Write(Console.Out, OSNetCase.Load(variant));
+            Console.Out.WriteLine();
+        }
+
+        return 0;
+    }
+
+    if (only == "osnet-ab")
+    {
+        AbBench.Run(Console.Out, Option("--variant") ?? "", Option("--batches")?.Split(',').Select(int.Parse).ToArray() ?? [1],
+            int.Parse(Option("--rounds") ?? "21", System.Globalization.CultureInfo.InvariantCulture));
+        return 0;
+    }
+
+    if (only == "stride")
+    {
+        return StrideBench.Run(Console.Out);
     }
 
     if (only == "osnet-profile")
@@ -31,7 +59,10 @@ if (args.Contains("--quick"))
     else if (only.Length == 0 || only.StartsWith("osnet", StringComparison.Ordinal))
     {
         int rounds = int.Parse(Option("--rounds") ?? "31", System.Globalization.CultureInfo.InvariantCulture);
-        status |= QuickOSNet.Run(Console.Out, threads, rounds, profile: !args.Contains("--no-profile"));
+        int[]? batches = Option("--batches")?.Split(',').Select(int.Parse).ToArray();
+        status |= QuickOSNet.Run(Console.Out, threads, rounds, batches, profile: !args.Contains("--no-profile"),
+            variants: Option("--variant") ?? "", withTorch: !args.Contains("--no-libtorch"),
+            cpuTime: args.Contains("--cpu-time"));
     }
 
     return status;

@@ -35,9 +35,10 @@ internal sealed class FusedGate
 
     /// <summary>
     /// The gate values of <paramref name="x"/> [N, C, H, W] into <paramref name="gates"/> [N*C], using
-    /// <paramref name="hidden"/> [N*C/16] as scratch.
+    /// <paramref name="hidden"/> [N*C/16] as scratch. The pooled means are split over up to <paramref name="threads"/>
+    /// threads by plane; the two tiny convs run on the caller.
     /// </summary>
-    public void Gates(Tensor x, float[] gates, float[] hidden)
+    public void Gates(Tensor x, float[] gates, float[] hidden, int threads = 1)
     {
         int n = x.Size(0), inner = x.Size(2) * x.Size(3);
         if (x.Size(1) != _channels)
@@ -45,10 +46,14 @@ internal sealed class FusedGate
             throw new ArgumentException($"ChannelGate expects [N, {_channels}, H, W], got {x.ShapeString}");
         }
 
-        for (int p = 0; p < n * _channels; p++)
+        float[] data = x.Data;
+        Parallelism.For(threads, n * _channels, (long)x.Length * FastElementwise.ElementCost, (start, end) =>
         {
-            gates[p] = FastPool.Sum(x.Data.AsSpan(p * inner, inner)) / inner; // the pooled mean, then overwritten by the gate
-        }
+            for (int p = start; p < end; p++)
+            {
+                gates[p] = FastPool.Sum(data.AsSpan(p * inner, inner)) / inner; // the pooled mean, then overwritten by the gate
+            }
+        });
 
         int v = Vector<float>.Count;
         for (int s = 0; s < n; s++)

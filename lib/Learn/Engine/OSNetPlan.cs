@@ -82,15 +82,19 @@ public sealed class OSNetPlan
     /// Times each step of a forward on <paramref name="x"/>: <paramref name="rounds"/> forwards after one warm-up,
     /// each step's time summed over its calls in a forward (the shared gate runs four times per block), then the
     /// median over the forwards. For the per-layer table of docs/performance.md; a diagnostic, not a benchmark.
+    /// <paramref name="clockMs"/> reads the time in ms (default: the wall clock). On a shared machine pass the
+    /// calling thread's CPU clock with a 1-thread plan: a wall clock charges a step for the time the thread waited
+    /// for a core, which biases long steps (a preemption falls into a 2 ms conv far more often than into a 0.1 ms one).
     /// </summary>
-    public IReadOnlyList<PlanStepTime> Profile(Tensor x, int rounds = 21)
+    public IReadOnlyList<PlanStepTime> Profile(Tensor x, int rounds = 21, Func<double>? clockMs = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 1);
+        clockMs ??= static () => System.Diagnostics.Stopwatch.GetTimestamp() * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
         var samples = new List<List<PlanStepTime>>();
         for (int r = 0; r <= rounds; r++)
         {
             var steps = new List<PlanStepTime>();
-            Run(x, null, head: true, steps);
+            Run(x, null, head: true, new StepTimes(steps, clockMs));
             if (r > 0)
             {
                 samples.Add(steps);
@@ -104,7 +108,7 @@ public sealed class OSNetPlan
             .ToList();
     }
 
-    private Tensor Run(Tensor x, IActivationSink? sink, bool head, List<PlanStepTime>? profile = null)
+    private Tensor Run(Tensor x, IActivationSink? sink, bool head, StepTimes? profile = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.Rank != 4 || x.Size(1) != 3)
@@ -172,8 +176,11 @@ public sealed class OSNetPlan
             Gates = 9, Hidden = 10, Gated = 11;
     }
 
+    /// <summary>Where a profiled forward records its steps, and the clock it reads.</summary>
+    private sealed record StepTimes(List<PlanStepTime> Steps, Func<double> ClockMs);
+
     /// <summary>One forward in flight: its buffers, thread count, and activation sink with per-name call counts.</summary>
-    private sealed class PlanRun(PlanContext context, int threads, IActivationSink? sink, List<PlanStepTime>? profile)
+    private sealed class PlanRun(PlanContext context, int threads, IActivationSink? sink, StepTimes? profile)
     {
         private readonly Dictionary<string, int>? _calls = sink is null ? null : new(StringComparer.Ordinal);
         private int _toggle;
@@ -184,16 +191,18 @@ public sealed class OSNetPlan
 
         public bool Capturing => sink is not null;
 
-        /// <summary>A timestamp when profiling, else 0.</summary>
-        public long Start() => profile is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+        /// <summary>True when this forward is being profiled.</summary>
+        public bool Profiling => profile is not null;
+
+        /// <summary>The profile clock's time in ms when profiling, else 0.</summary>
+        public double Start() => profile is null ? 0 : profile.ClockMs();
 
         /// <summary>Records a step timed from <paramref name="start"/> when profiling.</summary>
-        public void Stop(long start, string name, string kind, long macs, long floatsMoved)
+        public void Stop(double start, string name, string kind, long macs, long floatsMoved)
         {
             if (profile is not null)
             {
-                double ms = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-                profile.Add(new PlanStepTime(name, kind, ms, macs, 4 * floatsMoved));
+                profile.Steps.Add(new PlanStepTime(name, kind, profile.ClockMs() - start, macs, 4 * floatsMoved));
             }
         }
 
@@ -228,9 +237,9 @@ public sealed class OSNetPlan
     /// <summary>Times one fused conv: MACs from its geometry; floats moved = input + output + weights (+ residual).</summary>
     private static void RunConv(PlanRun run, FusedConv conv, Tensor x, Tensor y, string name, string kind, Tensor? residual = null, bool? relu = null)
     {
-        long t = run.Start();
+        double t = run.Start();
         conv.Run(x, y, run.Threads, residual, relu);
-        if (t != 0)
+        if (run.Profiling)
         {
             ConvGeometry g = conv.Geometry(x);
             long macs = (long)y.Length * g.ReductionLength;
@@ -333,7 +342,7 @@ public sealed class OSNetPlan
         public override Tensor Run(PlanRun run, Tensor x)
         {
             Tensor y = run.Next(x.Size(0), x.Size(1), Out(x.Size(2), kernel, stride, padding), Out(x.Size(3), kernel, stride, padding));
-            long t = run.Start();
+            double t = run.Start();
             if (max)
             {
                 FastPool.MaxPool2d(x, kernel, stride, padding, y, run.Threads);
@@ -406,16 +415,16 @@ public sealed class OSNetPlan
                     run.Report(streamName, s);
                 }
 
-                long t = run.Start();
-                _gate.Gates(s, gates, hidden);
+                double t = run.Start();
+                _gate.Gates(s, gates, hidden, run.Threads);
                 if (run.Capturing)
                 {
                     Tensor gated = ctx.Tensor4(Role.Gated, n, mid, s.Size(2), s.Size(3));
-                    FastElementwise.GateAccumulate(s, gates, gated, first: true);
+                    FastElementwise.GateAccumulate(s, gates, gated, first: true, run.Threads);
                     run.Report(_gateName, gated);
                 }
 
-                FastElementwise.GateAccumulate(s, gates, sum, first);
+                FastElementwise.GateAccumulate(s, gates, sum, first, run.Threads);
                 run.Stop(t, _gateName, "gate + accumulate", 0, (2L * s.Length) + (first ? 1 : 2) * sum.Length);
                 first = false;
             }
@@ -480,7 +489,7 @@ public sealed class OSNetPlan
             }
 
             Tensor pooled = run.Context.Tensor4(Role.Gated, n, _in, 1, 1);
-            long t = run.Start();
+            double t = run.Start();
             FastPool.GlobalAvgPool(x, pooled);
             run.Report(_poolName, pooled);
             var y = Tensor.Zeros(n, _out);

@@ -174,6 +174,34 @@ public class OSNetFastTests
         Close.Assert(y, expected, (3 * (V + 1)) + channels + hiddenUnits + 2, $"gate of {channels} channels");
     }
 
+    /// <summary>
+    /// The gate's pooled means and the gated accumulation split over threads by plane: maps large enough to be split
+    /// (over <see cref="Parallelism.SerialBelowMacs"/>) give the same bits on 2 and 3 threads as on one, and the
+    /// accumulation equals the reference ops bit for bit.
+    /// </summary>
+    [TestCase(2)]
+    [TestCase(3)]
+    public void Gate_split_over_threads_gives_the_bits_of_one_thread(int threads)
+    {
+        const int Channels = 32;
+        Tensor x = Tensor.Random(41, 2, Channels, 64, 33);
+        Assert.That((long)x.Length * FastElementwise.ElementCost, Is.GreaterThan(Parallelism.SerialBelowMacs), "large enough to split");
+        var gate = new ChannelGate(Channels);
+        var fused = new FusedGate(gate);
+        float[] one = new float[2 * Channels], many = new float[2 * Channels], hidden = new float[2 * 2];
+        fused.Gates(x, one, hidden, threads: 1);
+        fused.Gates(x, many, hidden, threads);
+        Assert.That(many, Is.EqualTo(one), "gate values");
+
+        Tensor b = Tensor.Random(42, x.Shape);
+        Tensor g = Tensor.Random(43, 2, Channels, 1, 1);
+        var acc = Copy(b);
+        FastElementwise.GateAccumulate(x, g.Data, acc, first: false, threads);
+        Assert.That(acc.Data, Is.EqualTo(Ops.Add.Forward(b, Ops.Multiply.Forward(x, g)).Data), "gate accumulate");
+        FastElementwise.GateAccumulate(x, g.Data, acc, first: true, threads);
+        Assert.That(acc.Data, Is.EqualTo(Ops.Multiply.Forward(x, g).Data), "gate");
+    }
+
     public static IEnumerable<TestCaseData> VariantsAndThreads() =>
         Variants.SelectMany(v => new[] { 1, 2 }.Select(t => new TestCaseData(v, t).SetArgDisplayNames(v, $"{t} threads")));
 
@@ -243,6 +271,30 @@ public class OSNetFastTests
             long k = table.RowsOf(name).ElementAt(calls[name] - 1).Reduction;
             Close.Assert(value, reference[key], k, $"activation {key}");
         }
+    }
+
+    /// <summary>
+    /// A steady-state forward (one thread, so every allocation is on this thread) allocates nothing that grows with the
+    /// image or the batch: a batch of 4 at 4x the pixels allocates at most what a batch of 1 does plus its larger
+    /// output, [N, 512] floats.
+    /// </summary>
+    [Test]
+    public void A_steady_state_forward_allocates_nothing_that_grows_with_the_image_or_the_batch()
+    {
+        OSNetPlan plan = OSNetPlan.Fuse(Build("osnet_x0_25"), new PlanOptions { Threads = 1 });
+        Tensor small = Tensor.Random(60, 1, 3, 64, 32), large = Tensor.Random(61, 4, 3, 128, 64);
+        long Allocated(Tensor x)
+        {
+            plan.Forward(x);
+            plan.Forward(x); // buffers for this shape exist now
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            plan.Forward(x);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        long a1 = Allocated(small), a4 = Allocated(large);
+        TestContext.Out.WriteLine($"allocated per forward: batch 1 at 64x32 {a1} B, batch 4 at 128x64 {a4} B");
+        Assert.That(a4 - a1, Is.LessThanOrEqualTo((4 - 1) * 512 * sizeof(float)), "only the output grows");
     }
 
     [Test]

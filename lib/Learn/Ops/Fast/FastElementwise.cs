@@ -41,10 +41,15 @@ public static class FastElementwise
     /// <summary>
     /// The gated sum of OSBlock: acc[n, c, :] = x[n, c, :] * g[n, c] when <paramref name="first"/>, else
     /// acc[n, c, :] += x[n, c, :] * g[n, c] (the product rounded before the add, as the reference's two ops do).
+    /// On the calling thread; copies <paramref name="g"/> (the plan calls the array overload, which does not).
     /// </summary>
-    public static void GateAccumulate(Tensor x, ReadOnlySpan<float> g, Tensor acc, bool first)
+    public static void GateAccumulate(Tensor x, ReadOnlySpan<float> g, Tensor acc, bool first) => GateAccumulate(x, g.ToArray(), acc, first, 1);
+
+    /// <summary>The same on up to <paramref name="threads"/> threads, split by (image, channel) planes (each value computed as on one thread).</summary>
+    public static void GateAccumulate(Tensor x, float[] g, Tensor acc, bool first, int threads)
     {
         ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(g);
         ArgumentNullException.ThrowIfNull(acc);
         int planes = x.Size(0) * x.Size(1), inner = x.Length / Math.Max(1, planes);
         if (g.Length != planes || acc.Length != x.Length)
@@ -52,10 +57,19 @@ public static class FastElementwise
             throw new ArgumentException($"gate: x {x.ShapeString} needs {planes} gates and an accumulator of its size, got {g.Length} and {acc.ShapeString}");
         }
 
+        // A streamed float costs about what a few GEMM multiply-adds do: weigh it so that only maps worth a hand-off split.
+        Parallelism.For(threads, planes, (long)x.Length * ElementCost, (start, end) => GatePlanes(x.Data, g, acc.Data, first, inner, start, end));
+    }
+
+    /// <summary>Multiply-adds one streamed element is counted as when deciding whether to split work over threads.</summary>
+    internal const int ElementCost = 4;
+
+    private static void GatePlanes(float[] x, float[] g, float[] acc, bool first, int inner, int start, int end)
+    {
         int v = Vector<float>.Count;
-        for (int p = 0; p < planes; p++)
+        for (int p = start; p < end; p++)
         {
-            Span<float> xs = x.Data.AsSpan(p * inner, inner), ys = acc.Data.AsSpan(p * inner, inner);
+            Span<float> xs = x.AsSpan(p * inner, inner), ys = acc.AsSpan(p * inner, inner);
             float gp = g[p];
             var gv = new Vector<float>(gp);
             int i = 0;

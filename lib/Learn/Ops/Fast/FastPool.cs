@@ -26,7 +26,7 @@ public static class FastPool
         float[] xs = x.Data, ys = y.Data;
         Parallelism.For(threads, planes, (long)planes * oh * w * kernel * 4, (p0, p1) =>
         {
-            float[] rowMax = new float[w];
+            Span<float> rowMax = Workspace.Row(w).AsSpan(0, w); // per-thread: no allocation per call
             for (int p = p0; p < p1; p++)
             {
                 int xBase = p * h * w, yBase = p * oh * ow;
@@ -65,7 +65,7 @@ public static class FastPool
         float inv = 1f / (kernel * kernel);
         Parallelism.For(threads, planes, (long)planes * oh * w * kernel * 4, (p0, p1) =>
         {
-            float[] rowSum = new float[w];
+            Span<float> rowSum = Workspace.Row(w).AsSpan(0, w);
             for (int p = p0; p < p1; p++)
             {
                 int xBase = p * h * w, yBase = p * oh * ow;

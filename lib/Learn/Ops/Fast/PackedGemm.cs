@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -29,8 +30,9 @@ internal unsafe interface IPanelSource
 /// K x N (N = output positions) and C the output plane of that group, N-contiguous.
 /// </summary>
 /// <remarks>
-/// The micro-kernel keeps an MR x NR block of C (6 rows x 2 vectors) in 12 vector registers and, for each
-/// k, loads two vectors of B and broadcasts six values of A: 12 fused multiply-adds per 8 loads. A is packed
+/// The micro-kernel keeps an MR x NR block of C (8 rows x 2 vectors in 16 registers with AVX-512, as ONNX Runtime's
+/// MLAS keeps up to 12 x 2; 6 x 2 in 12 registers otherwise) and, for each k, loads two vectors of B and broadcasts
+/// MR values of A: 16 fused multiply-adds per 10 loads with AVX-512. A is packed
 /// once per call into MR-row panels (panel[k*MR + r]); B is packed per NR-column panel into a per-thread
 /// buffer small enough to stay in L1 while every A panel streams past it. Work is split over B panels,
 /// so threads write disjoint column blocks of C. Each value sums its K products in order from the bias,
@@ -38,14 +40,17 @@ internal unsafe interface IPanelSource
 /// </remarks>
 internal static unsafe class PackedGemm
 {
-    /// <summary>Rows of C per micro-kernel call.</summary>
-    public const int MR = 6;
-
     /// <summary>
     /// True when the micro-kernel uses two 512-bit vectors per row (AVX-512 hardware, .NET 9+): Vector&lt;float&gt;
     /// stays 256 bits wide there by default, which would leave half of each FMA unit idle.
     /// </summary>
     public static bool Wide { get; } = HasWideFma();
+
+    /// <summary>
+    /// Rows of C per micro-kernel call: 8 with AVX-512 (16 of its 32 vector registers accumulate; 8 divides every
+    /// OSNet channel count, so no tile is partly empty), 6 otherwise (12 accumulators of the 16 registers AVX2 has).
+    /// </summary>
+    public static int MR { get; } = Wide ? 8 : 6;
 
     /// <summary>Columns of C per micro-kernel call: two vectors (of 16 floats when <see cref="Wide"/>).</summary>
     public static int NR { get; } = Wide ? 32 : 2 * Vector<float>.Count;
@@ -87,9 +92,9 @@ internal static unsafe class PackedGemm
     private static void RunPanels<TSource>(int start, int end, int nPanels, int n, PackedWeights a, float[] y, TSource source, bool relu, float[]? residual)
         where TSource : IPanelSource
     {
-        int nr = NR, k = a.K, m = a.M, groups = a.Groups;
+        int nr = NR, mr = a.Rows, k = a.K, m = a.M, groups = a.Groups;
         float[] panel = Workspace.Panel(k * nr);
-        float[] tile = Workspace.Tile(MR * nr);
+        float[] tile = Workspace.Tile(mr * nr);
         int[] packedOffsets = Workspace.PackedOffsets(k, nr);
         int cout = groups * m;
         fixed (float* pa = a.Data, scratch = panel, pt = tile, py = y, pr = residual)
@@ -104,20 +109,32 @@ internal static unsafe class PackedGemm
                 float* pb = source.Rows(img, g, jp, cols, scratch, po, out int* offsets);
                 float* aGroup = pa + ((long)g * a.PerGroup);
                 float* biasGroup = pa + a.BiasStart + ((long)g * a.BiasPerGroup);
-                for (int p = 0; p * MR < m; p++)
+                for (int p = 0; p * mr < m; p++)
                 {
-                    int rows = Math.Min(MR, m - (p * MR));
-                    long at = ((((long)img * cout) + (g * m) + (p * MR)) * n) + j0;
+                    int rows = Math.Min(mr, m - (p * mr));
+                    long at = ((((long)img * cout) + (g * m) + (p * mr)) * n) + j0;
                     float* c = py + at;
                     float* r = pr == null ? null : pr + at;
-                    if (rows == MR && cols == nr)
+                    if ((p + 1) * mr < m)
                     {
-                        Kernel(k, aGroup + ((long)p * MR * k), pb, offsets, c, n, biasGroup + (p * MR), relu, r);
+                        // The next tile's rows of C (and of the residual) lie a whole row stride apart, one cache line
+                        // run per row: no hardware prefetcher follows that, so fetch them while this tile computes.
+                        int next = Math.Min(mr, m - ((p + 1) * mr));
+                        Prefetch.Rows(c + ((long)mr * n), next, n, cols);
+                        if (r != null)
+                        {
+                            Prefetch.Rows(r + ((long)mr * n), next, n, cols);
+                        }
+                    }
+
+                    if (rows == mr && cols == nr)
+                    {
+                        Kernel(mr, k, aGroup + ((long)p * mr * k), pb, offsets, c, n, biasGroup + (p * mr), relu, r);
                     }
                     else
                     {
                         // Edge tile: compute the whole tile into scratch, store only what lies inside C.
-                        Kernel(k, aGroup + ((long)p * MR * k), pb, offsets, pt, nr, biasGroup + (p * MR), relu && r == null, null);
+                        Kernel(mr, k, aGroup + ((long)p * mr * k), pb, offsets, pt, nr, biasGroup + (p * mr), relu && r == null, null);
                         for (int row = 0; row < rows; row++)
                         {
                             float* from = pt + (row * nr), to = c + ((long)row * n);
@@ -141,19 +158,22 @@ internal static unsafe class PackedGemm
 
     /// <summary>
     /// The micro-kernel: c[r, 0..NR) = bias[r] + sum over kk of a[kk*MR + r] * b[offsets[kk] + 0..NR)
-    /// [+ residual[r, 0..NR)] [then max 0], for r &lt; MR, with the 6 x 2 vector accumulators held in registers.
+    /// [+ residual[r, 0..NR)] [then max 0], for r &lt; <paramref name="rows"/> (8 with AVX-512, else 6; the packing of
+    /// <paramref name="a"/>), with the rows x 2 vector accumulators held in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Kernel(int k, float* a, float* b, int* offsets, float* c, int ldc, float* bias, bool relu, float* residual)
+    public static void Kernel(int rows, int k, float* a, float* b, int* offsets, float* c, int ldc, float* bias, bool relu, float* residual)
     {
 #if NET9_0_OR_GREATER
         if (Wide)
         {
-            Kernel512(k, a, b, offsets, c, ldc, bias, relu, residual);
+            Debug.Assert(rows == 8, "weights packed for the 512-bit kernel");
+            Kernel512x8(k, a, b, offsets, c, ldc, bias, relu, residual);
             return;
         }
 #endif
 
+        Debug.Assert(rows == 6, "weights packed for the portable kernel");
         int v = Vector<float>.Count;
         Vector<float> c00 = new(bias[0]), c01 = c00;
         Vector<float> c10 = new(bias[1]), c11 = c10;
@@ -184,7 +204,7 @@ internal static unsafe class PackedGemm
             x = new(a[5]);
             c50 = Simd.Fma(x, b0, c50);
             c51 = Simd.Fma(x, b1, c51);
-            a += MR;
+            a += 6;
         }
 
         if (residual != null)
@@ -202,9 +222,9 @@ internal static unsafe class PackedGemm
     }
 
 #if NET9_0_OR_GREATER
-    /// <summary>The same micro-kernel with <see cref="Vector512{T}"/>: a 6 x 32 tile per call.</summary>
+    /// <summary>The same micro-kernel with <see cref="Vector512{T}"/>: an 8 x 32 tile per call (A packed in 8-row panels).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512(int k, float* a, float* b, int* offsets, float* c, int ldc, float* bias, bool relu, float* residual)
+    private static void Kernel512x8(int k, float* a, float* b, int* offsets, float* c, int ldc, float* bias, bool relu, float* residual)
     {
         Vector512<float> c00 = Vector512.Create(bias[0]), c01 = c00;
         Vector512<float> c10 = Vector512.Create(bias[1]), c11 = c10;
@@ -212,6 +232,8 @@ internal static unsafe class PackedGemm
         Vector512<float> c30 = Vector512.Create(bias[3]), c31 = c30;
         Vector512<float> c40 = Vector512.Create(bias[4]), c41 = c40;
         Vector512<float> c50 = Vector512.Create(bias[5]), c51 = c50;
+        Vector512<float> c60 = Vector512.Create(bias[6]), c61 = c60;
+        Vector512<float> c70 = Vector512.Create(bias[7]), c71 = c70;
         for (int kk = 0; kk < k; kk++)
         {
             float* row = b + offsets[kk];
@@ -235,13 +257,20 @@ internal static unsafe class PackedGemm
             x = Vector512.Create(a[5]);
             c50 = Vector512.FusedMultiplyAdd(x, b0, c50);
             c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
-            a += MR;
+            x = Vector512.Create(a[6]);
+            c60 = Vector512.FusedMultiplyAdd(x, b0, c60);
+            c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(a[7]);
+            c70 = Vector512.FusedMultiplyAdd(x, b0, c70);
+            c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+            a += 8;
         }
 
         if (residual != null)
         {
             AddResidual512(residual, ldc, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21);
             AddResidual512(residual + (3 * ldc), ldc, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+            AddResidual512(residual + (6 * ldc), ldc, ref c60, ref c61, ref c70, ref c71);
         }
 
         Store512(c, c00, c01, relu);
@@ -250,6 +279,8 @@ internal static unsafe class PackedGemm
         Store512(c + (3 * ldc), c30, c31, relu);
         Store512(c + (4 * ldc), c40, c41, relu);
         Store512(c + (5 * ldc), c50, c51, relu);
+        Store512(c + (6 * ldc), c60, c61, relu);
+        Store512(c + (7 * ldc), c70, c71, relu);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -262,6 +293,15 @@ internal static unsafe class PackedGemm
         b1 += Vector512.Load(r + ldr + 16);
         c0 += Vector512.Load(r + (2 * ldr));
         c1 += Vector512.Load(r + (2 * ldr) + 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddResidual512(float* r, int ldr, ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> b0, ref Vector512<float> b1)
+    {
+        a0 += Vector512.Load(r);
+        a1 += Vector512.Load(r + 16);
+        b0 += Vector512.Load(r + ldr);
+        b1 += Vector512.Load(r + ldr + 16);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -308,14 +348,15 @@ internal sealed class PackedWeights : IDisposable
 {
     private readonly bool _pooled;
 
-    private PackedWeights(int groups, int m, int k, float[] data, bool pooled)
+    private PackedWeights(int groups, int m, int k, int rows, float[] data, bool pooled)
     {
         Groups = groups;
         M = m;
         K = k;
-        int mPanels = (m + PackedGemm.MR - 1) / PackedGemm.MR;
-        PerGroup = mPanels * PackedGemm.MR * k;
-        BiasPerGroup = mPanels * PackedGemm.MR;
+        Rows = rows;
+        int mPanels = (m + rows - 1) / rows;
+        PerGroup = mPanels * rows * k;
+        BiasPerGroup = mPanels * rows;
         BiasStart = groups * PerGroup;
         Data = data;
         _pooled = pooled;
@@ -329,6 +370,9 @@ internal sealed class PackedWeights : IDisposable
 
     /// <summary>Reduction length.</summary>
     public int K { get; }
+
+    /// <summary>Rows per panel: the micro-kernel's MR.</summary>
+    public int Rows { get; }
 
     /// <summary>Packed floats per group.</summary>
     public int PerGroup { get; }
@@ -345,21 +389,22 @@ internal sealed class PackedWeights : IDisposable
     /// <summary>Packs w [G*m, k] and bias [G*m] (or zeros).</summary>
     public static PackedWeights Pack(int groups, int m, int k, float[] w, float[]? bias, bool pooled = false)
     {
-        int mPanels = (m + PackedGemm.MR - 1) / PackedGemm.MR;
-        int perGroup = mPanels * PackedGemm.MR * k, biasPerGroup = mPanels * PackedGemm.MR;
+        int rows = PackedGemm.MR;
+        int mPanels = (m + rows - 1) / rows;
+        int perGroup = mPanels * rows * k, biasPerGroup = mPanels * rows;
         int length = groups * (perGroup + biasPerGroup);
         float[] data = pooled ? ArrayPool<float>.Shared.Rent(length) : new float[length];
-        var packed = new PackedWeights(groups, m, k, data, pooled);
+        var packed = new PackedWeights(groups, m, k, rows, data, pooled);
         for (int g = 0; g < groups; g++)
         {
             Span<float> dst = data.AsSpan(g * perGroup, perGroup);
             for (int row = 0; row < perGroup / k; row++)
             {
-                int panel = row / PackedGemm.MR, r = row % PackedGemm.MR;
+                int panel = row / rows, r = row % rows;
                 int src = ((g * m) + row) * k;
                 for (int kk = 0; kk < k; kk++)
                 {
-                    dst[(panel * PackedGemm.MR * k) + (kk * PackedGemm.MR) + r] = row < m ? w[src + kk] : 0f;
+                    dst[(panel * rows * k) + (kk * rows) + r] = row < m ? w[src + kk] : 0f;
                 }
             }
 

@@ -60,8 +60,19 @@ internal readonly unsafe struct PointwiseGemm : IPanelSource
     {
         int nr = PackedGemm.NR;
         long row = (((long)n * _inChannels) + ((long)group * _inPerGroup)) * _positions + j0;
+        int ahead = Math.Min(nr, _positions - j0 - cols); // the next panel's columns of each row, if any
         for (int k = 0; k < _inPerGroup; k++, row += _positions)
         {
+            if (ahead > 0)
+            {
+                // Each of the K rows is a separate stream a row stride apart: the hardware prefetchers do not
+                // follow K streams at once, so ask for the next panel's part of this row while this one is used.
+                fixed (float* next = &_x[row + cols])
+                {
+                    Prefetch.Rows(next, 1, 0, ahead);
+                }
+            }
+
             Span<float> dst = panel.Slice(k * nr, nr);
             _x.AsSpan((int)row, cols).CopyTo(dst);
             if (cols < nr)

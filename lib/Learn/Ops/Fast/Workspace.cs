@@ -17,6 +17,9 @@ internal static class Workspace
     private static float[]? t_plane;
 
     [ThreadStatic]
+    private static float[]? t_row;
+
+    [ThreadStatic]
     private static int[]? t_packedOffsets;
 
     /// <summary>Row offsets of a packed panel: kk*nr for kk &lt; k.</summary>
@@ -45,6 +48,9 @@ internal static class Workspace
 
     /// <summary>A padded, phase-split input plane of the depthwise kernel.</summary>
     public static float[] Plane(int length) => Grow(ref t_plane, length);
+
+    /// <summary>One row of a pooling kernel (the running max or sum over the window's rows).</summary>
+    public static float[] Row(int length) => Grow(ref t_row, length);
 
     private static float[] Grow(ref float[]? buffer, int length)
     {
