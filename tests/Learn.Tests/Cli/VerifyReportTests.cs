@@ -74,8 +74,9 @@ public sealed class VerifyReportTests
     [Test]
     public void The_implementation_is_passed_to_every_case()
     {
-        var seen = new List<Implementation>();
-        VerifyCase c = new("a", "conv2d", 1, impl => { seen.Add(impl); return Comparison.Of(Expected, Expected, Tolerance.ForReduction(1)); });
+        // The report runs cases in parallel, so the record must be thread-safe (a List lost one under CI).
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<Implementation>();
+        VerifyCase c = new("a", "conv2d", 1, impl => { seen.Enqueue(impl); return Comparison.Of(Expected, Expected, Tolerance.ForReduction(1)); });
         VerifyReport.Write(TextWriter.Null, "dir", "1.13.0", [c, c], Implementation.Fast);
         Assert.That(seen, Is.EqualTo(new[] { Implementation.Fast, Implementation.Fast }));
     }

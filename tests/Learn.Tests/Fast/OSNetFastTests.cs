@@ -276,13 +276,14 @@ public class OSNetFastTests
     /// <summary>
     /// A steady-state forward (one thread, so every allocation is on this thread) allocates nothing that grows with the
     /// image or the batch: a batch of 4 at 4x the pixels allocates at most what a batch of 1 does plus its larger
-    /// output, [N, 512] floats.
+    /// output, [N, 512] floats. Both sizes are ones where the router picks the same kernels (at 64x32 the stem runs
+    /// im2col, at 128x64 and above the indirect kernel, whose fixed per-call cost differs by ~200 B: a choice, not growth).
     /// </summary>
     [Test]
     public void A_steady_state_forward_allocates_nothing_that_grows_with_the_image_or_the_batch()
     {
         OSNetPlan plan = OSNetPlan.Fuse(Build("osnet_x0_25"), new PlanOptions { Threads = 1 });
-        Tensor small = Tensor.Random(60, 1, 3, 64, 32), large = Tensor.Random(61, 4, 3, 128, 64);
+        Tensor small = Tensor.Random(60, 1, 3, 128, 64), large = Tensor.Random(61, 4, 3, 256, 128);
         long Allocated(Tensor x)
         {
             plan.Forward(x);
@@ -293,7 +294,7 @@ public class OSNetFastTests
         }
 
         long a1 = Allocated(small), a4 = Allocated(large);
-        TestContext.Out.WriteLine($"allocated per forward: batch 1 at 64x32 {a1} B, batch 4 at 128x64 {a4} B");
+        TestContext.Out.WriteLine($"allocated per forward: batch 1 at 128x64 {a1} B, batch 4 at 256x128 {a4} B");
         Assert.That(a4 - a1, Is.LessThanOrEqualTo((4 - 1) * 512 * sizeof(float)), "only the output grows");
     }
 
