@@ -30,12 +30,13 @@ public sealed class OnnxPortCatalogueTests
     private static readonly ConcurrentDictionary<string, string> ReferenceDumps = new();
     private static readonly ConcurrentDictionary<string, Result> Results = new();
     private static readonly Lazy<string> WeightsFolder = new(WriteGeneratedWeights);
+    private static readonly Lazy<JsonDocument> ManifestLazy = new(() => JsonDocument.Parse(File.ReadAllText(Path.Combine(Catalogue, "onnx", "manifest.json"))));
 
     private sealed record Result(IReadOnlyList<string> Absent, IReadOnlyList<OnnxBatchRun> Runs);
 
     private static string Catalogue => Path.Combine(Path.GetDirectoryName(OSNetFixtures.Root)!, "port-catalogue");
 
-    private static JsonElement Manifest => JsonDocument.Parse(File.ReadAllText(Path.Combine(Catalogue, "onnx", "manifest.json"))).RootElement;
+    private static JsonElement Manifest => ManifestLazy.Value.RootElement;
 
     public static IEnumerable<string> CaseNames() => Manifest.GetProperty("cases").EnumerateObject().Select(p => p.Name).ToList();
 
@@ -157,8 +158,8 @@ public sealed class OnnxPortCatalogueTests
     {
         JsonElement spec = Manifest.GetProperty("cases").GetProperty(name);
         string variant = spec.GetProperty("variant").GetString()!;
-        var gains = spec.GetProperty("gains").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
-        string id = variant + string.Concat(gains.OrderBy(g => g.Key).Select(g => $"-{g.Key}x{g.Value}"));
+        var gains = PortCatalogueTests.Gains(spec);
+        string id = PortCatalogueTests.ModelId(variant, gains);
         OSNet model = Models.GetOrAdd(id, _ => PortCatalogueTests.OSNetFixturesBuild(variant, gains));
         bool committed = Manifest.GetProperty("weights").GetProperty(variant).GetProperty("committed").GetBoolean();
         string onnx = Path.Combine(Catalogue, "onnx", name + ".onnx");

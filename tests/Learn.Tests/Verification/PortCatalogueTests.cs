@@ -29,9 +29,7 @@ public sealed class PortCatalogueTests
 
     private static JsonElement Cases => ManifestLazy.Value.RootElement.GetProperty("cases");
 
-    public static IEnumerable<string> CaseNames() =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(Path.GetDirectoryName(FindOsnetRoot())!, "port-catalogue", "manifest.json")))
-            .RootElement.GetProperty("cases").EnumerateObject().Select(p => p.Name).ToList();
+    public static IEnumerable<string> CaseNames() => Cases.EnumerateObject().Select(p => p.Name).ToList();
 
     [OneTimeTearDown]
     public void DeleteScratch()
@@ -151,7 +149,8 @@ public sealed class PortCatalogueTests
             $"largest ratio propagated {worstP?.Propagated!.WorstRatio:G3} at {worstP?.Key}, isolated {worstI?.Isolated!.WorstRatio:G3} at {worstI?.Key}"));
     }
 
-    private static Dictionary<string, double> Gains(JsonElement spec) =>
+    /// <summary>The gains a manifest case applies to the generated weights (key -> factor).</summary>
+    internal static Dictionary<string, double> Gains(JsonElement spec) =>
         spec.GetProperty("gains").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
 
     private static Tensor Input() => Npy.Read(Path.Combine(Root, "input.npy"));
@@ -174,9 +173,13 @@ public sealed class PortCatalogueTests
         return model;
     }
 
+    /// <summary>One name per distinct model (variant and gains), for caches and scratch folders.</summary>
+    internal static string ModelId(string variant, IReadOnlyDictionary<string, double> gains) =>
+        variant + string.Concat(gains.OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"-{g.Key}x{g.Value}"));
+
     private static (OSNet Model, string Dump) Reference(string variant, Dictionary<string, double> gains)
     {
-        string id = variant + string.Concat(gains.OrderBy(g => g.Key).Select(g => $"-{g.Key}x{g.Value}"));
+        string id = ModelId(variant, gains);
         return References.GetOrAdd(id, _ =>
         {
             OSNet model = OSNetFixturesBuild(variant, gains);
@@ -185,6 +188,4 @@ public sealed class PortCatalogueTests
             return (model, folder);
         });
     }
-
-    private static string FindOsnetRoot() => OSNetFixtures.Root;
 }
