@@ -55,6 +55,15 @@ internal sealed class FusedGate
             }
         });
 
+        FromMeans(gates, hidden, n);
+    }
+
+    /// <summary>
+    /// The gate values from the pooled means: <paramref name="gates"/> [N*C] holds the means on entry and the gates on
+    /// return; <paramref name="hidden"/> [N*C/16] is scratch.
+    /// </summary>
+    public void FromMeans(float[] gates, float[] hidden, int n)
+    {
         int v = Vector<float>.Count;
         for (int s = 0; s < n; s++)
         {

@@ -3,6 +3,7 @@ using Learn.Layers;
 using Learn.Models;
 using ConvGeometry = Learn.Ops.ConvGeometry;
 using Learn.Ops.Fast;
+using Learn.Ops.Fast.Blocked;
 using Learn.Tensors;
 
 namespace Learn.Engine;
@@ -27,10 +28,12 @@ namespace Learn.Engine;
 /// <see cref="Fusions"/> lists each group and the names it hides. While capturing, conv3 and the residual add run
 /// as two steps so that conv3's own output can be reported; the values are the same.</para>
 /// </remarks>
-public sealed class OSNetPlan
+public sealed partial class OSNetPlan
 {
     private readonly ConcurrentBag<PlanContext> _contexts = [];
     private readonly List<Node> _features = [];
+    private readonly BlockedStemNode? _blockedStem;
+    private readonly List<BlockedNode> _blockedFeatures = [];
     private readonly FusedHead _head;
     private readonly List<string> _fusions = [];
 
@@ -43,9 +46,33 @@ public sealed class OSNetPlan
             names[module] = name;
         }
 
-        foreach (Module stage in new Module[] { model.Conv1, model.Maxpool, model.Conv2, model.Conv3, model.Conv4, model.Conv5 })
+        Module[] stages = [model.Conv1, model.Maxpool, model.Conv2, model.Conv3, model.Conv4, model.Conv5];
+        Layout = options.Layout;
+        if (Layout == PlanLayout.Auto)
         {
-            _features.Add(Build(stage, names));
+            Layout = PlanLayouts.BlockedIsFast && BlockedSupports(model, out _) ? PlanLayout.Blocked : PlanLayout.Nchw;
+        }
+
+        if (Layout == PlanLayout.Blocked)
+        {
+            if (!BlockedSupports(model, out string? why))
+            {
+                throw new NotSupportedException($"the blocked layout has no step for {why}");
+            }
+
+            _blockedStem = new BlockedStemNode((ConvLayer)model.Conv1, names[model.Conv1]);
+            AddFusions(model.Conv1, names[model.Conv1]);
+            foreach (Module stage in stages[1..])
+            {
+                _blockedFeatures.Add(BuildBlocked(stage, names));
+            }
+        }
+        else
+        {
+            foreach (Module stage in stages)
+            {
+                _features.Add(Build(stage, names));
+            }
         }
 
         _head = new FusedHead(model, names[model.GlobalAvgPool], names[model.Fc]);
@@ -54,6 +81,9 @@ public sealed class OSNetPlan
 
     /// <summary>How the plan runs.</summary>
     public PlanOptions Options { get; }
+
+    /// <summary>The layout the activations are kept in (<see cref="PlanOptions.Layout"/>, with Auto resolved).</summary>
+    public PlanLayout Layout { get; }
 
     /// <summary>The fused groups, one line each: the module, what was fused, and the inner names not materialised.</summary>
     public IReadOnlyList<string> Fusions => _fusions;
@@ -120,6 +150,17 @@ public sealed class OSNetPlan
         try
         {
             var run = new PlanRun(context, Options.Threads, sink, profile);
+            if (_blockedStem is not null)
+            {
+                BlockedMap map = _blockedStem.Run(run, x);
+                foreach (BlockedNode node in _blockedFeatures)
+                {
+                    map = node.Run(run, map);
+                }
+
+                return head ? _head.Run(run, map) : map.ToTensor();
+            }
+
             Tensor y = x;
             foreach (Node node in _features)
             {
@@ -134,29 +175,41 @@ public sealed class OSNetPlan
         }
     }
 
+    /// <summary>The fused groups a module becomes (one line per group; empty for a module run as it is).</summary>
+    private static string Describe(Module module, string name) => module switch
+    {
+        ConvLayer { Norm: BatchNorm2d } => $"{name} = {name}.conv + {name}.bn + {name}.relu (BatchNorm folded, ReLU in the store); {name}.conv, {name}.bn not materialised",
+        Conv1x1Linear => $"{name} = {name}.conv + {name}.bn (BatchNorm folded); {name}.conv not materialised",
+        LightConv3x3 => $"{name} = {name}.conv1, then {name}.conv2 + {name}.bn + {name}.relu (BatchNorm folded, ReLU in the store); {name}.conv2, {name}.bn not materialised",
+        OSBlock block => $"{name}.gate = pool + fc1 + relu + fc2 + sigmoid + multiply, accumulated into the stream sum; {name}.gate's children not materialised"
+            + (block.IN is null ? $"\n{name} = relu({name}.conv3 + shortcut): the add and ReLU in {name}.conv3's store (not while capturing activations)" : ""),
+        _ => "",
+    };
+
+    private void AddFusions(Module module, string name)
+    {
+        string lines = Describe(module, name);
+        if (lines.Length > 0)
+        {
+            _fusions.AddRange(lines.Split('\n'));
+        }
+    }
+
     private Node Build(Module module, Dictionary<Module, string> names)
     {
         string name = names[module];
+        AddFusions(module, name);
         switch (module)
         {
             case ConvLayer layer when layer.Norm is BatchNorm2d bn:
-                _fusions.Add($"{name} = {name}.conv + {name}.bn + {name}.relu (BatchNorm folded, ReLU in the store); {name}.conv, {name}.bn not materialised");
                 return new ConvNode(new FusedConv(layer.Conv, bn, relu: true), [name + ".relu", name]);
             case ConvLayer layer:
                 return new InstanceNormConvNode(layer, name);
             case Conv1x1Linear linear:
-                _fusions.Add($"{name} = {name}.conv + {name}.bn (BatchNorm folded); {name}.conv not materialised");
                 return new ConvNode(new FusedConv(linear.Conv, linear.Bn, relu: false), [name + ".bn", name]);
             case LightConv3x3 light:
-                _fusions.Add($"{name} = {name}.conv1, then {name}.conv2 + {name}.bn + {name}.relu (BatchNorm folded, ReLU in the store); {name}.conv2, {name}.bn not materialised");
                 return new LightConvNode(light, name);
             case OSBlock block:
-                _fusions.Add($"{name}.gate = pool + fc1 + relu + fc2 + sigmoid + multiply, accumulated into the stream sum; {name}.gate's children not materialised");
-                if (block.IN is null)
-                {
-                    _fusions.Add($"{name} = relu({name}.conv3 + shortcut): the add and ReLU in {name}.conv3's store (not while capturing activations)");
-                }
-
                 return new BlockNode(block, name, names, this);
             case Sequential sequence:
                 return new SequenceNode(sequence.NamedChildren().Select(c => Build(c.Value, names)).ToList(), name);
@@ -173,7 +226,7 @@ public sealed class OSNetPlan
     private static class Role
     {
         public const int OutA = 0, OutB = 1, X1 = 2, Pointwise = 3, StreamA = 4, StreamB = 5, Sum = 6, Shortcut = 7, Conv3 = 8,
-            Gates = 9, Hidden = 10, Gated = 11;
+            Gates = 9, Hidden = 10, Gated = 11, Stem = 12;
     }
 
     /// <summary>Where a profiled forward records its steps, and the clock it reads.</summary>
@@ -208,6 +261,22 @@ public sealed class OSNetPlan
 
         /// <summary>The next top-level output buffer: alternates, so a step never writes over its own input.</summary>
         public Tensor Next(int n, int c, int h, int w) => Context.Tensor4((_toggle ^= 1) == 1 ? Role.OutA : Role.OutB, n, c, h, w);
+
+        /// <summary>The same for the blocked layout: the next top-level blocked map of logical shape [n, c, h, w].</summary>
+        public BlockedMap NextBlocked(int n, int c, int h, int w) =>
+            new(Context.Floats((_toggle ^= 1) == 1 ? Role.OutA : Role.OutB, BlockedLayout.Length(n, c, h, w)), n, c, h, w);
+
+        /// <summary>A blocked map of logical shape [n, c, h, w] for <paramref name="role"/>.</summary>
+        public BlockedMap Blocked(int role, int n, int c, int h, int w) => new(Context.Floats(role, BlockedLayout.Length(n, c, h, w)), n, c, h, w);
+
+        /// <summary>Reports a blocked map under each name, converted to NCHW (only while capturing).</summary>
+        public void Report(IEnumerable<string> names, BlockedMap value)
+        {
+            if (sink is not null)
+            {
+                Report(names, value.ToTensor());
+            }
+        }
 
         public void Report(string name, Tensor value)
         {
@@ -491,6 +560,26 @@ public sealed class OSNetPlan
             Tensor pooled = run.Context.Tensor4(Role.Gated, n, _in, 1, 1);
             double t = run.Start();
             FastPool.GlobalAvgPool(x, pooled);
+            return Fc(run, pooled, t, x.Length);
+        }
+
+        /// <summary>The same on a blocked map: the channel means straight from the blocks.</summary>
+        public Tensor Run(PlanRun run, BlockedMap x)
+        {
+            if (x.C != _in)
+            {
+                throw new ArgumentException($"{_fcName}: expects {_in} channels, got [{x.N}, {x.C}, {x.H}, {x.W}]");
+            }
+
+            Tensor pooled = run.Context.Tensor4(Role.Gated, x.N, _in, 1, 1);
+            double t = run.Start();
+            BlockedPool.ChannelMeans(x.Data, x.N, x.C, x.H, x.W, pooled.Data, run.Threads);
+            return Fc(run, pooled, t, x.Length);
+        }
+
+        private Tensor Fc(PlanRun run, Tensor pooled, double t, long inputLength)
+        {
+            int n = pooled.Size(0);
             run.Report(_poolName, pooled);
             var y = Tensor.Zeros(n, _out);
             for (int s = 0; s < n; s++)
@@ -503,7 +592,7 @@ public sealed class OSNetPlan
                 }
             }
 
-            run.Stop(t, _poolName + " + " + _fcName, "head", (long)n * _in * _out, x.Length + _w.Length);
+            run.Stop(t, _poolName + " + " + _fcName, "head", (long)n * _in * _out, inputLength + _w.Length);
             run.Report([_fcName + ".2", _fcName], y);
             return y;
         }

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Learn.Engine;
 
 /// <summary>How an execution plan runs: fixed when the plan is made, read by every forward (no process-wide state).</summary>
@@ -13,6 +15,47 @@ public sealed record PlanOptions
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
             _threads = value;
+        }
+    }
+
+    /// <summary>The memory layout of the activations between steps (default: <see cref="PlanLayout.Auto"/>).</summary>
+    public PlanLayout Layout { get; init; } = PlanLayout.Auto;
+}
+
+/// <summary>The layout a plan keeps its activations in between steps.</summary>
+public enum PlanLayout
+{
+    /// <summary>
+    /// <see cref="Blocked"/> where 512-bit vectors are hardware-accelerated and the model has no step the blocked
+    /// layout lacks (the IBN variant's InstanceNorms); <see cref="Nchw"/> otherwise.
+    /// </summary>
+    Auto,
+
+    /// <summary>The reference's NCHW: each channel a plane of H*W floats.</summary>
+    Nchw,
+
+    /// <summary>
+    /// NCHW16c (as ONNX Runtime's MLAS runs on AVX-512): channels in blocks of 16, each position's block contiguous, so a
+    /// 1x1 conv streams ceil(C/16) rows instead of C and every per-position step is one 16-lane vector. The input is
+    /// converted after the stem; outputs reported or returned are converted back to NCHW. Forcing it on a machine
+    /// without AVX-512 computes the same values slowly (the tests do, in every CI leg).
+    /// </summary>
+    Blocked,
+}
+
+/// <summary>Resolves <see cref="PlanLayout.Auto"/>.</summary>
+internal static class PlanLayouts
+{
+    /// <summary>True where the blocked kernels' 16-lane vectors are single instructions.</summary>
+    public static bool BlockedIsFast
+    {
+        get
+        {
+#if NET8_0_OR_GREATER
+            return Vector512.IsHardwareAccelerated;
+#else
+            return false;
+#endif
         }
     }
 }

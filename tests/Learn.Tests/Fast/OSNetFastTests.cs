@@ -202,14 +202,25 @@ public class OSNetFastTests
         Assert.That(acc.Data, Is.EqualTo(Ops.Multiply.Forward(x, g).Data), "gate");
     }
 
+    /// <summary>Both layouts, forced, so that each runs in every CI leg (Auto picks by the hardware).</summary>
+    public static IEnumerable<PlanLayout> Layouts => [PlanLayout.Nchw, PlanLayout.Blocked];
+
+    /// <summary>The IBN variant has InstanceNorms, which the blocked layout has no step for: it runs NCHW only.</summary>
+    private static bool Runs(string variant, PlanLayout layout) => layout != PlanLayout.Blocked || !variant.Contains("ibn", StringComparison.Ordinal);
+
     public static IEnumerable<TestCaseData> VariantsAndThreads() =>
-        Variants.SelectMany(v => new[] { 1, 2 }.Select(t => new TestCaseData(v, t).SetArgDisplayNames(v, $"{t} threads")));
+        from v in Variants
+        from layout in Layouts
+        where Runs(v, layout)
+        from t in new[] { 1, 2 }
+        select new TestCaseData(v, t, layout).SetArgDisplayNames(v, $"{t} threads", layout.ToString());
 
     [TestCaseSource(nameof(VariantsAndThreads))]
-    public void Plan_equals_the_reference_at_batch_2(string variant, int threads)
+    public void Plan_equals_the_reference_at_batch_2(string variant, int threads, PlanLayout layout)
     {
         Run naive = RunOf(variant); // the reference forward of the golden tests (batch 2, fixture input)
-        OSNetPlan plan = OSNetPlan.Fuse(Build(variant), new PlanOptions { Threads = threads });
+        OSNetPlan plan = OSNetPlan.Fuse(Build(variant), new PlanOptions { Threads = threads, Layout = layout });
+        Assert.That(plan.Layout, Is.EqualTo(layout));
         Tensor x = Read(Manifest.GetProperty("input").GetProperty("file").GetString()!);
         var recorder = new ActivationRecorder(name => Stages.Contains(name));
         Tensor y = plan.Forward(x, recorder);
@@ -235,7 +246,17 @@ public class OSNetFastTests
     }
 
     [Test]
-    public void Plan_reports_every_materialised_module_under_the_reference_names()
+    public void Auto_picks_the_blocked_layout_only_where_it_is_fast_and_the_model_has_no_InstanceNorm()
+    {
+        Assert.That(OSNetPlan.Fuse(Build("osnet_x0_25")).Layout,
+            Is.EqualTo(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? PlanLayout.Blocked : PlanLayout.Nchw));
+        Assert.That(OSNetPlan.Fuse(Build("osnet_ibn_x1_0")).Layout, Is.EqualTo(PlanLayout.Nchw));
+        var refused = Assert.Throws<NotSupportedException>(() => OSNetPlan.Fuse(Build("osnet_ibn_x1_0"), new PlanOptions { Layout = PlanLayout.Blocked }));
+        Assert.That(refused!.Message, Does.Contain("InstanceNorm"));
+    }
+
+    [TestCaseSource(nameof(Layouts))]
+    public void Plan_reports_every_materialised_module_under_the_reference_names(PlanLayout layout)
     {
         const string variant = "osnet_x0_25";
         OSNet model = Build(variant);
@@ -243,7 +264,7 @@ public class OSNetFastTests
         var reference = new ActivationRecorder();
         model.Forward(x, reference);
         var planned = new ActivationRecorder();
-        OSNetPlan plan = OSNetPlan.Fuse(model, new PlanOptions { Threads = 2 });
+        OSNetPlan plan = OSNetPlan.Fuse(model, new PlanOptions { Threads = 2, Layout = layout });
         plan.Forward(x, planned);
 
         var referenceKeys = reference.Items.Select(p => p.Key).ToHashSet();
@@ -279,10 +300,10 @@ public class OSNetFastTests
     /// output, [N, 512] floats. Both sizes are ones where the router picks the same kernels (at 64x32 the stem runs
     /// im2col, at 128x64 and above the indirect kernel, whose fixed per-call cost differs by ~200 B: a choice, not growth).
     /// </summary>
-    [Test]
-    public void A_steady_state_forward_allocates_nothing_that_grows_with_the_image_or_the_batch()
+    [TestCaseSource(nameof(Layouts))]
+    public void A_steady_state_forward_allocates_nothing_that_grows_with_the_image_or_the_batch(PlanLayout layout)
     {
-        OSNetPlan plan = OSNetPlan.Fuse(Build("osnet_x0_25"), new PlanOptions { Threads = 1 });
+        OSNetPlan plan = OSNetPlan.Fuse(Build("osnet_x0_25"), new PlanOptions { Threads = 1, Layout = layout });
         Tensor small = Tensor.Random(60, 1, 3, 128, 64), large = Tensor.Random(61, 4, 3, 256, 128);
         long Allocated(Tensor x)
         {
@@ -298,11 +319,11 @@ public class OSNetFastTests
         Assert.That(a4 - a1, Is.LessThanOrEqualTo((4 - 1) * 512 * sizeof(float)), "only the output grows");
     }
 
-    [Test]
-    public void Concurrent_forwards_on_one_plan_give_the_same_features()
+    [TestCaseSource(nameof(Layouts))]
+    public void Concurrent_forwards_on_one_plan_give_the_same_features(PlanLayout layout)
     {
         OSNet model = Build("osnet_x0_25");
-        OSNetPlan plan = OSNetPlan.Fuse(model, new PlanOptions { Threads = 2 });
+        OSNetPlan plan = OSNetPlan.Fuse(model, new PlanOptions { Threads = 2, Layout = layout });
         Tensor[] inputs = Enumerable.Range(0, 4).Select(i => Tensor.Random(50 + i, 2, 3, 64, 32)).ToArray();
         Tensor[] alone = inputs.Select(plan.Forward).ToArray();
         var together = new Tensor[inputs.Length * 3];
@@ -313,11 +334,14 @@ public class OSNetFastTests
         }
     }
 
-    public static IEnumerable<string> CheckpointFiles => ["osnet_x0_25.pth", "osnet_x0_25_legacy.pth", "osnet_x0_5_fp16.pth", "safetensors"];
+    public static IEnumerable<TestCaseData> CheckpointFiles =>
+        from file in new[] { "osnet_x0_25.pth", "osnet_x0_25_legacy.pth", "osnet_x0_5_fp16.pth", "safetensors" }
+        from layout in Layouts
+        select new TestCaseData(file, layout);
 
     /// <summary>PyTorch's own checkpoint bytes (zip, legacy, fp16) and a safetensors file give the same features through the plan as through the reference.</summary>
     [TestCaseSource(nameof(CheckpointFiles))]
-    public void Checkpoints_give_the_same_features_through_the_plan(string file)
+    public void Checkpoints_give_the_same_features_through_the_plan(string file, PlanLayout layout)
     {
         string variant = file == "safetensors" ? "osnet_x0_75" : file.StartsWith("osnet_x0_5", StringComparison.Ordinal) ? "osnet_x0_5" : "osnet_x0_25";
         OSNet model;
@@ -334,7 +358,7 @@ public class OSNetFastTests
 
         Tensor x = Read(Manifest.GetProperty("input").GetProperty("file").GetString()!);
         Tensor expected = model.Forward(x);
-        Tensor y = OSNetPlan.Fuse(model, new PlanOptions { Threads = 2 }).Forward(x);
+        Tensor y = OSNetPlan.Fuse(model, new PlanOptions { Threads = 2, Layout = layout }).Forward(x);
         AssertClose($"{file}: plan against reference", y, expected, CostTableK(model, x));
     }
 
