@@ -7,11 +7,12 @@ namespace Learn.Bench;
 /// <summary>
 /// One kernel change measured against the code before it in the same process (<c>--quick --only osnet-ab</c>):
 /// the plan with <see cref="Experiment.Before"/> off (after) and on (before), and ONNX Runtime, interleaved rounds
-/// with the order rotating, one thread, thread CPU time; medians of the per-round ratios.
+/// with the order rotating, one thread, thread CPU time; medians of the per-round ratios. With <c>--layouts</c> the
+/// two plans are instead the blocked layout (after) and NCHW (before), both on the current code.
 /// </summary>
 internal static class AbBench
 {
-    public static void Run(TextWriter output, string variants, int[] batches, int rounds)
+    public static void Run(TextWriter output, string variants, int[] batches, int rounds, bool layouts = false)
     {
         var inv = CultureInfo.InvariantCulture;
         output.WriteLine($"load average {File.ReadAllText("/proc/loadavg").Trim()}; 1 thread, thread CPU time, {rounds} rounds");
@@ -24,14 +25,14 @@ internal static class AbBench
             foreach (int batch in batches)
             {
                 // Two plans: "before" fused with the switch on (a change to packing shows), both run with it set.
-                Experiment.Before = true;
-                using IConvPeer before = c.Create(Peers.Fast, 1, batch);
+                Experiment.Before = !layouts;
+                using IConvPeer before = c.Create(Peers.Fast, 1, batch, layouts ? PlanLayout.Nchw : PlanLayout.Auto);
                 Experiment.Before = false;
-                using IConvPeer fast = c.Create(Peers.Fast, 1, batch), onnx = c.Create(Peers.Onnx, 1, batch);
+                using IConvPeer fast = c.Create(Peers.Fast, 1, batch, layouts ? PlanLayout.Blocked : PlanLayout.Auto), onnx = c.Create(Peers.Onnx, 1, batch);
                 Action[] runs =
                 [
                     () => { Experiment.Before = false; fast.Run(); },
-                    () => { Experiment.Before = true; before.Run(); },
+                    () => { Experiment.Before = !layouts; before.Run(); },
                     onnx.Run,
                 ];
                 foreach (Action run in runs)

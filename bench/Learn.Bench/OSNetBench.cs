@@ -95,8 +95,8 @@ public sealed class OSNetCase
         return new Tensor([batch, .. Input.Shape[1..]], data);
     }
 
-    /// <summary>Sets up peer <paramref name="name"/> at <paramref name="threads"/> threads for a batch of 1 or 8.</summary>
-    public IConvPeer Create(string name, int threads, int batch = 1)
+    /// <summary>Sets up peer <paramref name="name"/> at <paramref name="threads"/> threads for a batch of 1 or 8 (the fast peer's plan in <paramref name="layout"/>).</summary>
+    public IConvPeer Create(string name, int threads, int batch = 1, PlanLayout layout = PlanLayout.Auto)
     {
         if (batch is not (1 or 8))
         {
@@ -107,7 +107,7 @@ public sealed class OSNetCase
         return name switch
         {
             Peers.Naive => new LearnPeer(this, Implementation.Naive, 1, x),
-            Peers.Fast => new LearnPeer(this, Implementation.Fast, threads, x),
+            Peers.Fast => new LearnPeer(this, Implementation.Fast, threads, x, layout),
             Peers.LibTorch => new TorchScriptPeer(this, threads, x),
             Peers.Onnx => new Peers.OnnxPeer(
                 options => new InferenceSession(Path.Combine(Dir, Variant + (batch == 1 ? ".onnx" : ".b8.onnx")), options), x, [batch, 512], "input", "feature", threads),
@@ -116,10 +116,10 @@ public sealed class OSNetCase
     }
 
     /// <summary>The reference modules (naive), or the model fused into an execution plan with its own thread count (fast).</summary>
-    private sealed class LearnPeer(OSNetCase c, Implementation implementation, int threads, Tensor x) : IConvPeer
+    private sealed class LearnPeer(OSNetCase c, Implementation implementation, int threads, Tensor x, PlanLayout layout = PlanLayout.Auto) : IConvPeer
     {
         private readonly OSNet _model = c.NewModel();
-        private readonly OSNetPlan? _plan = implementation == Implementation.Fast ? OSNetPlan.Fuse(c.NewModel(), new PlanOptions { Threads = threads }) : null;
+        private readonly OSNetPlan? _plan = implementation == Implementation.Fast ? OSNetPlan.Fuse(c.NewModel(), new PlanOptions { Threads = threads, Layout = layout }) : null;
         private Tensor? _y;
 
         public string Name => implementation == Implementation.Fast ? Peers.Fast : Peers.Naive;

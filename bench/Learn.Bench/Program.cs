@@ -7,7 +7,8 @@ using Learn.Bench;
 // Learn.Bench --quick [--only TEXT|osnet] [--threads 1,2] [--cpu-time]   the Stopwatch table, under a minute
 // Learn.Bench --quick --only osnet-profile [--threads 1]   only the per-layer table of the OSNet plan
 // Learn.Bench --quick --only ort-profile   ONNX Runtime's own per-node profile of the OSNet forward (1 thread)
-// Learn.Bench --quick --only osnet-ab [--variant x1_0] [--batches 1]   a kernel change (Experiment.Before) against the code before it
+// Learn.Bench --quick --only osnet-ab [--variant x1_0] [--batches 1] [--layouts]   a kernel change (Experiment.Before) against
+//     the code before it; with --layouts the blocked plan against the NCHW one
 // Learn.Bench --quick --only stride   the stage-1 1x1 convs at 64x32 vs a 65x32 map (power-of-two row strides)
 //   --rounds N (OSNet rows): interleaved rounds per row, default 31; --no-profile: skip the per-layer tables
 //   --batches 1,8 --variant x1_0 --no-libtorch (OSNet rows): a subset, for quick looks while working
@@ -39,7 +40,7 @@ if (args.Contains("--quick"))
     if (only == "osnet-ab")
     {
         AbBench.Run(Console.Out, Option("--variant") ?? "", Option("--batches")?.Split(',').Select(int.Parse).ToArray() ?? [1],
-            int.Parse(Option("--rounds") ?? "21", System.Globalization.CultureInfo.InvariantCulture));
+            int.Parse(Option("--rounds") ?? "21", System.Globalization.CultureInfo.InvariantCulture), layouts: args.Contains("--layouts"));
         return 0;
     }
 
