@@ -9,8 +9,8 @@ namespace Learn.Engine;
 
 /// <summary>
 /// The plan's steps in the blocked layout (<see cref="PlanLayout.Blocked"/>): the same steps, fusions, names and buffer
-/// roles as the NCHW ones, on NCHW16c maps (<see cref="BlockedLayout"/>). The stem runs in NCHW (3 input channels
-/// give a block nothing to share) and its output is converted once; everything after it stays blocked until the head.
+/// roles as the NCHW ones, on NCHW16c maps (<see cref="BlockedLayout"/>). The stem reads the NCHW image and writes a
+/// blocked map; everything after it stays blocked until the head.
 /// </summary>
 public sealed partial class OSNetPlan
 {
@@ -22,6 +22,7 @@ public sealed partial class OSNetPlan
             why = module switch
             {
                 InstanceNorm2d => $"{name} (InstanceNorm, the IBN variant)",
+                Conv2d conv when module == model.Conv1.Conv => conv.Groups != 1 || conv.Dilation != 1 ? $"{name} (a grouped or dilated stem)" : null,
                 Conv2d conv when conv.KernelSize == 1 && (conv.Stride != 1 || conv.Padding != 0 || conv.Groups != 1 || conv.Dilation != 1) => $"{name} (a 1x1 conv with stride, padding or groups)",
                 Conv2d conv when conv.KernelSize == 3 && !IsDepthwise3x3(conv) => $"{name} (a 3x3 conv that is not depthwise, stride 1, padding 1)",
                 Conv2d conv when conv.KernelSize != 1 && conv.KernelSize != 3 && module != model.Conv1.Conv => $"{name} (a {conv.KernelSize}x{conv.KernelSize} conv after the stem)",
@@ -64,22 +65,35 @@ public sealed partial class OSNetPlan
         public abstract BlockedMap Run(PlanRun run, BlockedMap x);
     }
 
-    /// <summary>The stem conv + BN + ReLU in NCHW (the indirect GEMM), then its output converted to the blocked layout.</summary>
-    private sealed class BlockedStemNode(ConvLayer layer, string name)
+    /// <summary>The stem conv + BN + ReLU from the NCHW image straight into a blocked map (<see cref="BlockedDirectConv"/>).</summary>
+    private sealed class BlockedStemNode
     {
-        private readonly FusedConv _conv = new(layer.Conv, (BatchNorm2d)layer.Norm, relu: true);
+        private readonly BlockedDirectConv _conv;
+        private readonly string _name;
+
+        public BlockedStemNode(ConvLayer layer, string name)
+        {
+            Conv2d conv = layer.Conv;
+            var bn = (BatchNorm2d)layer.Norm;
+            var (w, b) = BatchNormFolding.Fold(conv.Weight.Data, conv.Bias?.Data, bn.RunningMean.Data, bn.RunningVar.Data, bn.Weight.Data, bn.Bias.Data, bn.Eps);
+            _conv = new BlockedDirectConv(w, b, conv.OutChannels, conv.InChannels, conv.KernelSize, conv.Stride, conv.Padding);
+            _name = name;
+        }
 
         public BlockedMap Run(PlanRun run, Tensor x)
         {
-            ConvGeometry g = _conv.Geometry(x);
-            Tensor y = run.Context.Tensor4(Role.Stem, x.Size(0), _conv.OutChannels, g.Axes[1].Output, g.Axes[2].Output);
-            RunConv(run, _conv, x, y, name, "stem conv + BN + ReLU");
-            run.Report([name + ".relu", name], y);
+            int n = x.Size(0), h = x.Size(2), w = x.Size(3);
+            if (_conv.Out(h) < 1 || _conv.Out(w) < 1)
+            {
+                throw new ArgumentException($"{_name}: the image {x.ShapeString} is smaller than the stem's kernel");
+            }
+
+            BlockedMap y = run.NextBlocked(n, _conv.OutChannels, _conv.Out(h), _conv.Out(w));
             double t = run.Start();
-            BlockedMap map = run.NextBlocked(y.Size(0), y.Size(1), y.Size(2), y.Size(3));
-            BlockedLayout.FromNchw(y.Data, map.N, map.C, map.H, map.W, map.Data);
-            run.Stop(t, name, "to blocked layout", 0, y.Length + map.Length);
-            return map;
+            _conv.Forward(x.Data, n, h, w, y.Data, relu: true, run.Threads);
+            run.Stop(t, _name, "stem conv + BN + ReLU", (long)y.N * y.H * y.W * y.C * _conv.Reduction, x.Length + y.Length);
+            run.Report([_name + ".relu", _name], y);
+            return y;
         }
     }
 

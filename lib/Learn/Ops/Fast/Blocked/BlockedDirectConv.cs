@@ -1,0 +1,192 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Learn.Ops.Fast.Blocked;
+
+/// <summary>
+/// A direct convolution from an NCHW input with few channels to a blocked output (<see cref="BlockedLayout"/>): OSNet's
+/// stem, 7x7 stride 2 over the 3 colour channels, writing the layout the rest of the plan reads (MLAS's "NCHW input"
+/// convolution does the same). Square kernel, one stride and zero padding for both axes, groups 1, no dilation:
+/// <c>y[n, co, i, j] = act(b[co] + sum over (ci, u, v) of w[co, ci, u, v] * xpad[n, ci, i*s + u, j*s + v])</c>, summed
+/// in (ci, u, v) order from the bias, then the ReLU.
+/// </summary>
+/// <remarks>
+/// Each call of the micro-kernel computes 12 output positions of one row for one block of 16 output channels: for
+/// every tap it broadcasts the 12 input values under it and multiplies them by one vector of 16 weights (12
+/// accumulators; with 3 input channels there is no channel block to share, so the positions are the broadcast
+/// side). The input is copied once per image into a zero-padded buffer, so the kernel reads without bounds checks;
+/// a row's last tile is shifted left to end at the row's end, recomputing a few positions with the same values.
+/// </remarks>
+internal sealed unsafe class BlockedDirectConv
+{
+    private const int B = BlockedLayout.Block;
+
+    /// <summary>Output positions per micro-kernel call.</summary>
+    private const int P = 12;
+
+    private readonly int _inChannels, _outChannels, _kernel, _stride, _padding;
+    private readonly float[] _weights; // [block][K][16], K = C_in * kernel * kernel in (ci, u, v) order
+    private readonly float[] _bias;    // [blocks * 16], zeros past C_out
+
+    /// <summary>Packs <paramref name="w"/> [C_out, C_in, k, k] and an optional <paramref name="bias"/> [C_out].</summary>
+    public BlockedDirectConv(ReadOnlySpan<float> w, ReadOnlySpan<float> bias, int outChannels, int inChannels, int kernel, int stride, int padding)
+    {
+        int k = inChannels * kernel * kernel;
+        if (w.Length != outChannels * k || (bias.Length != 0 && bias.Length != outChannels) || stride < 1 || padding < 0 || kernel < 1)
+        {
+            throw new ArgumentException($"direct conv: expected weights [{outChannels}, {inChannels}, {kernel}, {kernel}] and a bias of {outChannels}, got {w.Length} and {bias.Length}");
+        }
+
+        (_inChannels, _outChannels, _kernel, _stride, _padding) = (inChannels, outChannels, kernel, stride, padding);
+        int blocks = BlockedLayout.Blocks(outChannels);
+        _weights = new float[blocks * k * B];
+        _bias = new float[blocks * B];
+        for (int co = 0; co < outChannels; co++)
+        {
+            int block = co / B, lane = co % B;
+            for (int t = 0; t < k; t++)
+            {
+                _weights[(((block * k) + t) * B) + lane] = w[(co * k) + t];
+            }
+        }
+
+        bias.CopyTo(_bias);
+    }
+
+    /// <summary>C_out.</summary>
+    public int OutChannels => _outChannels;
+
+    /// <summary>K = C_in * k * k, the products summed into each output.</summary>
+    public int Reduction => _inChannels * _kernel * _kernel;
+
+    /// <summary>The output size along an axis of <paramref name="size"/> inputs.</summary>
+    public int Out(int size) => ((size + (2 * _padding) - _kernel) / _stride) + 1;
+
+    /// <summary>y (blocked, [n, C_out, OH, OW]) = act(conv(x) + b) for x [n, C_in, h, w] in NCHW.</summary>
+    public void Forward(float[] x, int n, int h, int w, float[] y, bool relu, int threads)
+    {
+        int oh = Out(h), ow = Out(w);
+        if (x.Length < n * _inChannels * h * w || y.Length < BlockedLayout.Length(n, _outChannels, oh, ow) || oh < 1 || ow < 1)
+        {
+            throw new ArgumentException($"direct conv: x needs [{n}, {_inChannels}, {h}, {w}] and y {BlockedLayout.Length(n, _outChannels, oh, ow)} floats");
+        }
+
+        // The padded copy holds every column any tile reads: a shifted last tile stays inside the row; rows of a short
+        // map (ow < P) read up to (P - 1)*s + k columns.
+        int ph = h + (2 * _padding), pw = Math.Max(w + (2 * _padding), ((Math.Max(ow, P) - 1) * _stride) + _kernel);
+        int planeLength = _inChannels * ph * pw;
+        float[] padded = ArrayPool<float>.Shared.Rent(n * planeLength);
+        try
+        {
+            Parallelism.For(threads, n * _inChannels, (long)n * _inChannels * h * w, (start, end) =>
+            {
+                for (int plane = start; plane < end; plane++)
+                {
+                    Span<float> dst = padded.AsSpan(plane * ph * pw, ph * pw);
+                    dst.Clear();
+                    for (int r = 0; r < h; r++)
+                    {
+                        x.AsSpan(((plane * h) + r) * w, w).CopyTo(dst.Slice(((r + _padding) * pw) + _padding, w));
+                    }
+                }
+            });
+
+            long macs = (long)n * oh * ow * _outChannels * _inChannels * _kernel * _kernel;
+            Parallelism.For(threads, n * oh, macs, (start, end) => Rows(padded, ph, pw, n, oh, ow, y, relu, start, end));
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(padded);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Rows(float[] padded, int ph, int pw, int n, int oh, int ow, float[] y, bool relu, int start, int end)
+    {
+        int blocks = BlockedLayout.Blocks(_outChannels), k = _inChannels * _kernel * _kernel;
+        Span<float> tile = stackalloc float[P * B];
+        fixed (float* px = padded, pwts = _weights, pb = _bias, py = y, pt = tile)
+        {
+            for (int item = start; item < end; item++)
+            {
+                int img = item / oh, i = item % oh;
+                float* rows = px + ((long)img * _inChannels * ph * pw) + ((long)i * _stride * pw);
+                for (int block = 0; block < blocks; block++)
+                {
+                    float* wb = pwts + ((long)block * k * B);
+                    float* yRow = py + (((((long)img * blocks) + block) * oh + i) * ow * B);
+                    for (int j0 = 0; j0 < ow; j0 += P)
+                    {
+                        if (ow < P)
+                        {
+                            // The whole row is shorter than a tile: compute a full tile into scratch, keep ow positions.
+                            Tile(rows, ph, pw, 0, wb, pb + (block * B), relu, pt);
+                            new Span<float>(pt, ow * B).CopyTo(new Span<float>(yRow, ow * B));
+                            break;
+                        }
+
+                        int j = Math.Min(j0, ow - P);
+                        Tile(rows, ph, pw, j, wb, pb + (block * B), relu, yRow + ((long)j * B));
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Positions j .. j+11 of one output row for one block: out[p*16 + lane].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Tile(float* rows, int ph, int pw, int j, float* w, float* bias, bool relu, float* output)
+    {
+        int s = _stride, kernel = _kernel;
+        Vector512<float> b = Vector512.Load(bias);
+        Vector512<float> c0 = b, c1 = b, c2 = b, c3 = b, c4 = b, c5 = b, c6 = b, c7 = b, c8 = b, c9 = b, c10 = b, c11 = b;
+        for (int ci = 0; ci < _inChannels; ci++)
+        {
+            for (int u = 0; u < kernel; u++)
+            {
+                float* x = rows + ((((long)ci * ph) + u) * pw) + ((long)j * s);
+                for (int v = 0; v < kernel; v++, w += B, x++)
+                {
+                    Vector512<float> wv = Vector512.Load(w);
+                    c0 = Fma(Vector512.Create(x[0]), wv, c0);
+                    c1 = Fma(Vector512.Create(x[s]), wv, c1);
+                    c2 = Fma(Vector512.Create(x[2 * s]), wv, c2);
+                    c3 = Fma(Vector512.Create(x[3 * s]), wv, c3);
+                    c4 = Fma(Vector512.Create(x[4 * s]), wv, c4);
+                    c5 = Fma(Vector512.Create(x[5 * s]), wv, c5);
+                    c6 = Fma(Vector512.Create(x[6 * s]), wv, c6);
+                    c7 = Fma(Vector512.Create(x[7 * s]), wv, c7);
+                    c8 = Fma(Vector512.Create(x[8 * s]), wv, c8);
+                    c9 = Fma(Vector512.Create(x[9 * s]), wv, c9);
+                    c10 = Fma(Vector512.Create(x[10 * s]), wv, c10);
+                    c11 = Fma(Vector512.Create(x[11 * s]), wv, c11);
+                }
+            }
+        }
+
+        Store(output, c0, relu);
+        Store(output + B, c1, relu);
+        Store(output + (2 * B), c2, relu);
+        Store(output + (3 * B), c3, relu);
+        Store(output + (4 * B), c4, relu);
+        Store(output + (5 * B), c5, relu);
+        Store(output + (6 * B), c6, relu);
+        Store(output + (7 * B), c7, relu);
+        Store(output + (8 * B), c8, relu);
+        Store(output + (9 * B), c9, relu);
+        Store(output + (10 * B), c10, relu);
+        Store(output + (11 * B), c11, relu);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
+#if NET9_0_OR_GREATER
+        Vector512.FusedMultiplyAdd(a, b, c);
+#else
+        (a * b) + c;
+#endif
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* at, Vector512<float> v, bool relu) => (relu ? Vector512.Max(v, Vector512<float>.Zero) : v).Store(at);
+}
