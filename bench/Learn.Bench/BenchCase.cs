@@ -40,6 +40,10 @@ public sealed class BenchCase
         new("stem", "stem 7x7 s2 3->64 at 256x128", [1, 3, 256, 128], [64, 3, 7, 7], 2, 3, 1, 1),
     ];
 
+    /// <summary>OSNet's stem: 7x7, stride 2, padding 3, 3 -> <paramref name="cout"/> at 256x128.</summary>
+    public static BenchCase Stem(int cout) =>
+        new($"stem{cout}", $"stem 7x7 s2 3->{cout} at 256x128", [1, 3, 256, 128], [cout, 3, 7, 7], 2, 3, 1, 1);
+
     /// <summary>A 1x1 convolution <paramref name="cin"/> -> <paramref name="cout"/> on an h x w map (the stride experiment).</summary>
     public static BenchCase Pointwise(int cin, int cout, int h, int w) =>
         new($"pw{cin}-{cout}@{h}x{w}", $"1x1 {cin}->{cout} at {h}x{w}", [1, cin, h, w], [cout, cin, 1, 1], 1, 0, 1, 1);

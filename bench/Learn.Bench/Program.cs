@@ -10,6 +10,7 @@ using Learn.Bench;
 // Learn.Bench --quick --only osnet-ab [--variant x1_0] [--batches 1] [--layouts]   a kernel change (Experiment.Before) against
 //     the code before it; with --layouts the blocked plan against the NCHW one
 // Learn.Bench --quick --only stride   the stage-1 1x1 convs at 64x32 vs a 65x32 map (power-of-two row strides)
+// Learn.Bench --quick --only stem   the blocked stem conv against the NCHW fast conv and ONNX Runtime
 //   --rounds N (OSNet rows): interleaved rounds per row, default 31; --no-profile: skip the per-layer tables
 //   --batches 1,8 --variant x1_0 --no-libtorch (OSNet rows): a subset, for quick looks while working
 //   --cpu-time (OSNet rows): the 1-thread rows by the thread's CPU clock (every peer is checked to compute on the calling thread)
@@ -20,7 +21,7 @@ if (args.Contains("--quick"))
     string only = Option("--only") ?? "";
     int[] threads = (Option("--threads") ?? "1,2").Split(',').Select(int.Parse).ToArray();
     int status = 0;
-    if (!only.StartsWith("osnet", StringComparison.Ordinal) && only != "stride" && only != "ort-profile" && only != "osnet-ab")
+    if (!only.StartsWith("osnet", StringComparison.Ordinal) && only != "stride" && only != "stem" && only != "ort-profile" && only != "osnet-ab")
     {
         status = QuickBench.Run(Console.Out, threadCounts: threads, only: only, cpuTime: args.Contains("--cpu-time"));
         Console.Out.WriteLine();
@@ -47,6 +48,11 @@ if (args.Contains("--quick"))
     if (only == "stride")
     {
         return StrideBench.Run(Console.Out);
+    }
+
+    if (only == "stem")
+    {
+        return StemBench.Run(Console.Out);
     }
 
     if (only == "osnet-profile")

@@ -15,8 +15,10 @@ namespace Learn.Ops.Fast.Blocked;
 /// Each call of the micro-kernel computes 12 output positions of one row for one block of 16 output channels: for
 /// every tap it broadcasts the 12 input values under it and multiplies them by one vector of 16 weights (12
 /// accumulators; with 3 input channels there is no channel block to share, so the positions are the broadcast
-/// side). The input is copied once per image into a zero-padded buffer, so the kernel reads without bounds checks;
-/// a row's last tile is shifted left to end at the row's end, recomputing a few positions with the same values.
+/// side). The input is copied once per image into a zero-padded buffer split into stride-many column phases (column
+/// c*s + q of a padded row at phase q, index c), so the 12 values under a tap are 12 consecutive floats at fixed
+/// offsets from one pointer: no per-value address arithmetic, no bounds checks. A row's last tile is shifted left
+/// to end at the row's end, recomputing a few positions with the same values.
 /// </remarks>
 internal sealed unsafe class BlockedDirectConv
 {
@@ -72,10 +74,11 @@ internal sealed unsafe class BlockedDirectConv
             throw new ArgumentException($"direct conv: x needs [{n}, {_inChannels}, {h}, {w}] and y {BlockedLayout.Length(n, _outChannels, oh, ow)} floats");
         }
 
-        // The padded copy holds every column any tile reads: a shifted last tile stays inside the row; rows of a short
-        // map (ow < P) read up to (P - 1)*s + k columns.
-        int ph = h + (2 * _padding), pw = Math.Max(w + (2 * _padding), ((Math.Max(ow, P) - 1) * _stride) + _kernel);
-        int planeLength = _inChannels * ph * pw;
+        // Each phase row holds every column any tile reads: a shifted last tile stays inside the row; a map narrower than
+        // a tile (ow < P) reads P + (k - 1)/s columns of a phase.
+        int s = _stride, ph = h + (2 * _padding);
+        int pw = Math.Max((w + (2 * _padding) + s - 1) / s, Math.Max(ow, P) + ((_kernel - 1) / s)); // floats per phase row
+        int planeLength = _inChannels * ph * s * pw;
         float[] padded = ArrayPool<float>.Shared.Rent(n * planeLength);
         try
         {
@@ -83,11 +86,22 @@ internal sealed unsafe class BlockedDirectConv
             {
                 for (int plane = start; plane < end; plane++)
                 {
-                    Span<float> dst = padded.AsSpan(plane * ph * pw, ph * pw);
+                    Span<float> dst = padded.AsSpan(plane * ph * s * pw, ph * s * pw);
                     dst.Clear();
                     for (int r = 0; r < h; r++)
                     {
-                        x.AsSpan(((plane * h) + r) * w, w).CopyTo(dst.Slice(((r + _padding) * pw) + _padding, w));
+                        ReadOnlySpan<float> src = x.AsSpan(((plane * h) + r) * w, w);
+                        Span<float> row = dst.Slice((r + _padding) * s * pw, s * pw);
+                        for (int q = 0; q < s; q++)
+                        {
+                            // Phase q, index i holds padded column i*s + q, input column i*s + q - padding.
+                            Span<float> phase = row.Slice(q * pw, pw);
+                            int i = q >= _padding ? 0 : (_padding - q + s - 1) / s;
+                            for (int c = (i * s) + q - _padding; c < w; c += s, i++)
+                            {
+                                phase[i] = src[c];
+                            }
+                        }
                     }
                 }
             });
@@ -106,12 +120,19 @@ internal sealed unsafe class BlockedDirectConv
     {
         int blocks = BlockedLayout.Blocks(_outChannels), k = _inChannels * _kernel * _kernel;
         Span<float> tile = stackalloc float[P * B];
+        Span<int> taps = stackalloc int[_kernel];
+        for (int v = 0; v < _kernel; v++)
+        {
+            taps[v] = ((v % _stride) * pw) + (v / _stride); // tap v's inputs: phase v % s, shifted by v / s
+        }
+
+        fixed (int* pTaps = taps)
         fixed (float* px = padded, pwts = _weights, pb = _bias, py = y, pt = tile)
         {
             for (int item = start; item < end; item++)
             {
                 int img = item / oh, i = item % oh;
-                float* rows = px + ((long)img * _inChannels * ph * pw) + ((long)i * _stride * pw);
+                float* rows = px + ((long)img * _inChannels * ph * _stride * pw) + ((long)i * _stride * _stride * pw);
                 for (int block = 0; block < blocks; block++)
                 {
                     float* wb = pwts + ((long)block * k * B);
@@ -121,22 +142,26 @@ internal sealed unsafe class BlockedDirectConv
                         if (ow < P)
                         {
                             // The whole row is shorter than a tile: compute a full tile into scratch, keep ow positions.
-                            Tile(rows, ph, pw, 0, wb, pb + (block * B), relu, pt);
+                            Tile(rows, ph, pw, pTaps, 0, wb, pb + (block * B), relu, pt);
                             new Span<float>(pt, ow * B).CopyTo(new Span<float>(yRow, ow * B));
                             break;
                         }
 
                         int j = Math.Min(j0, ow - P);
-                        Tile(rows, ph, pw, j, wb, pb + (block * B), relu, yRow + ((long)j * B));
+                        Tile(rows, ph, pw, pTaps, j, wb, pb + (block * B), relu, yRow + ((long)j * B));
                     }
                 }
             }
         }
     }
 
-    /// <summary>Positions j .. j+11 of one output row for one block: out[p*16 + lane].</summary>
+    /// <summary>
+    /// Positions j .. j+11 of one output row for one block: out[p*16 + lane]. <paramref name="rows"/> is the row's first
+    /// input row (phase 0) in the phase-split copy: input row r of channel ci, phase q at ((ci*ph + r)*s + q)*pw;
+    /// <paramref name="taps"/>[v] is where tap v's inputs start in a row's phases.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Tile(float* rows, int ph, int pw, int j, float* w, float* bias, bool relu, float* output)
+    private void Tile(float* rows, int ph, int pw, int* taps, int j, float* w, float* bias, bool relu, float* output)
     {
         int s = _stride, kernel = _kernel;
         Vector512<float> b = Vector512.Load(bias);
@@ -145,22 +170,23 @@ internal sealed unsafe class BlockedDirectConv
         {
             for (int u = 0; u < kernel; u++)
             {
-                float* x = rows + ((((long)ci * ph) + u) * pw) + ((long)j * s);
-                for (int v = 0; v < kernel; v++, w += B, x++)
+                float* row = rows + (((((long)ci * ph) + u) * s) * pw) + j;
+                for (int v = 0; v < kernel; v++, w += B)
                 {
+                    float* x = row + taps[v]; // the 12 inputs under tap v: consecutive in phase v % s
                     Vector512<float> wv = Vector512.Load(w);
                     c0 = Fma(Vector512.Create(x[0]), wv, c0);
-                    c1 = Fma(Vector512.Create(x[s]), wv, c1);
-                    c2 = Fma(Vector512.Create(x[2 * s]), wv, c2);
-                    c3 = Fma(Vector512.Create(x[3 * s]), wv, c3);
-                    c4 = Fma(Vector512.Create(x[4 * s]), wv, c4);
-                    c5 = Fma(Vector512.Create(x[5 * s]), wv, c5);
-                    c6 = Fma(Vector512.Create(x[6 * s]), wv, c6);
-                    c7 = Fma(Vector512.Create(x[7 * s]), wv, c7);
-                    c8 = Fma(Vector512.Create(x[8 * s]), wv, c8);
-                    c9 = Fma(Vector512.Create(x[9 * s]), wv, c9);
-                    c10 = Fma(Vector512.Create(x[10 * s]), wv, c10);
-                    c11 = Fma(Vector512.Create(x[11 * s]), wv, c11);
+                    c1 = Fma(Vector512.Create(x[1]), wv, c1);
+                    c2 = Fma(Vector512.Create(x[2]), wv, c2);
+                    c3 = Fma(Vector512.Create(x[3]), wv, c3);
+                    c4 = Fma(Vector512.Create(x[4]), wv, c4);
+                    c5 = Fma(Vector512.Create(x[5]), wv, c5);
+                    c6 = Fma(Vector512.Create(x[6]), wv, c6);
+                    c7 = Fma(Vector512.Create(x[7]), wv, c7);
+                    c8 = Fma(Vector512.Create(x[8]), wv, c8);
+                    c9 = Fma(Vector512.Create(x[9]), wv, c9);
+                    c10 = Fma(Vector512.Create(x[10]), wv, c10);
+                    c11 = Fma(Vector512.Create(x[11]), wv, c11);
                 }
             }
         }
