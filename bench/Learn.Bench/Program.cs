@@ -9,6 +9,7 @@ using Learn.Bench;
 // Learn.Bench --quick --only ort-profile   ONNX Runtime's own per-node profile of the OSNet forward (1 thread)
 // Learn.Bench --quick --only osnet-ab [--variant x1_0] [--batches 1] [--layouts]   a kernel change (Experiment.Before) against
 //     the code before it; with --layouts the blocked plan against the NCHW one
+// Learn.Bench --quick --only blocked-pointwise   the blocked (NCHW16c) 1x1 conv vs the NCHW one, hot and cold, 1 thread
 // Learn.Bench --quick --only stride   the stage-1 1x1 convs at 64x32 vs a 65x32 map (power-of-two row strides)
 // Learn.Bench --quick --only stem   the blocked stem conv against the NCHW fast conv and ONNX Runtime
 //   --rounds N (OSNet rows): interleaved rounds per row, default 31; --no-profile: skip the per-layer tables
@@ -21,7 +22,7 @@ if (args.Contains("--quick"))
     string only = Option("--only") ?? "";
     int[] threads = (Option("--threads") ?? "1,2").Split(',').Select(int.Parse).ToArray();
     int status = 0;
-    if (!only.StartsWith("osnet", StringComparison.Ordinal) && only != "stride" && only != "stem" && only != "ort-profile" && only != "osnet-ab")
+    if (!only.StartsWith("osnet", StringComparison.Ordinal) && !only.StartsWith("blocked", StringComparison.Ordinal) && only != "stride" && only != "stem" && only != "ort-profile")
     {
         status = QuickBench.Run(Console.Out, threadCounts: threads, only: only, cpuTime: args.Contains("--cpu-time"));
         Console.Out.WriteLine();
@@ -43,6 +44,11 @@ if (args.Contains("--quick"))
         AbBench.Run(Console.Out, Option("--variant") ?? "", Option("--batches")?.Split(',').Select(int.Parse).ToArray() ?? [1],
             int.Parse(Option("--rounds") ?? "21", System.Globalization.CultureInfo.InvariantCulture), layouts: args.Contains("--layouts"));
         return 0;
+    }
+
+    if (only == "blocked-pointwise")
+    {
+        return BlockedBench.Run(Console.Out);
     }
 
     if (only == "stride")
