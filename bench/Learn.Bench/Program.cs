@@ -17,6 +17,11 @@ using Learn.Bench;
 if (args.Contains("--quick"))
 {
     string only = Option("--only") ?? "";
+    if (only == "blocked-ops")
+    {
+        return BlockedOpsBench.Run(Console.Out); // the blocked (NCHW16c) depthwise, gate, means, pools, layout vs the NCHW kernels
+    }
+
     int[] threads = (Option("--threads") ?? "1,2").Split(',').Select(int.Parse).ToArray();
     int status = 0;
     if (!only.StartsWith("osnet", StringComparison.Ordinal) && only != "stride" && only != "ort-profile" && only != "osnet-ab")
