@@ -11,15 +11,20 @@ namespace Learn.Bench;
 /// at OSNet's shapes, batch 1, one thread, by the thread's CPU clock, interleaved rounds. Hot: the same buffers every
 /// call (they fit in L2). Cold: each call takes the next of enough distinct buffer sets to cycle through more than
 /// 16 MiB, so the data come from L3 or memory. GB/s counts each input and output float once.
+/// <c>--only blocked-ops:TEXT</c> runs only the rows whose op name contains TEXT (e.g. <c>blocked-ops:depthwise</c>).
 /// </summary>
 public static class BlockedOpsBench
 {
     private const long ColdBytes = 24L << 20;
 
-    /// <summary>Writes the table.</summary>
-    public static int Run(TextWriter output, int rounds = 15)
+    private static string s_filter = "";
+
+    /// <summary>Writes the table; <paramref name="only"/> is the <c>--only</c> argument (a filter after a colon).</summary>
+    public static int Run(TextWriter output, string only, int rounds = 15)
     {
         ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(only);
+        s_filter = only.Contains(':', StringComparison.Ordinal) ? only[(only.IndexOf(':', StringComparison.Ordinal) + 1)..] : "";
         output.WriteLine($"load average {File.ReadAllText("/proc/loadavg").Trim()}, 1 thread, thread CPU time, {rounds} interleaved rounds; cold = cycling through > 16 MiB of buffers");
         output.WriteLine();
         output.WriteLine("| op | shape | cache | blocked us | NCHW us | blocked / NCHW | blocked GB/s | NCHW GB/s | blocked GFLOP/s | NCHW GFLOP/s |");
@@ -73,6 +78,11 @@ public static class BlockedOpsBench
 
     private static void Row(TextWriter output, string op, string shape, long floatsMoved, double flops, Func<bool, (Action Blocked, Action Nchw)> make, int rounds)
     {
+        if (!op.Contains(s_filter, StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+
         var inv = CultureInfo.InvariantCulture;
         foreach (bool cold in new[] { false, true })
         {

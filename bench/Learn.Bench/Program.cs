@@ -17,9 +17,9 @@ using Learn.Bench;
 if (args.Contains("--quick"))
 {
     string only = Option("--only") ?? "";
-    if (only == "blocked-ops")
+    if (only.StartsWith("blocked-ops", StringComparison.Ordinal))
     {
-        return BlockedOpsBench.Run(Console.Out); // the blocked (NCHW16c) depthwise, gate, means, pools, layout vs the NCHW kernels
+        return BlockedOpsBench.Run(Console.Out, only); // the blocked (NCHW16c) depthwise, gate, means, pools, layout vs the NCHW kernels
     }
 
     int[] threads = (Option("--threads") ?? "1,2").Split(',').Select(int.Parse).ToArray();
