@@ -20,6 +20,11 @@ using Learn.Bench;
 if (args.Contains("--quick"))
 {
     string only = Option("--only") ?? "";
+    if (only.StartsWith("blocked-ops", StringComparison.Ordinal))
+    {
+        return BlockedOpsBench.Run(Console.Out, only); // the blocked (NCHW16c) depthwise, gate, means, pools, layout vs the NCHW kernels
+    }
+
     int[] threads = (Option("--threads") ?? "1,2").Split(',').Select(int.Parse).ToArray();
     int status = 0;
     if (!only.StartsWith("osnet", StringComparison.Ordinal) && !only.StartsWith("blocked", StringComparison.Ordinal) && only != "stride" && only != "stem" && only != "ort-profile")
