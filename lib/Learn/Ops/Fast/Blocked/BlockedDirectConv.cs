@@ -15,10 +15,10 @@ namespace Learn.Ops.Fast.Blocked;
 /// Each call of the micro-kernel computes 12 output positions of one row for one block of 16 output channels: for
 /// every tap it broadcasts the 12 input values under it and multiplies them by one vector of 16 weights (12
 /// accumulators; with 3 input channels there is no channel block to share, so the positions are the broadcast
-/// side). The input is copied once per image into a zero-padded buffer split into stride-many column phases (column
-/// c*s + q of a padded row at phase q, index c), so the 12 values under a tap are 12 consecutive floats at fixed
-/// offsets from one pointer: no per-value address arithmetic, no bounds checks. A row's last tile is shifted left
-/// to end at the row's end, recomputing a few positions with the same values.
+/// side). The input is copied once per image into a zero-padded buffer, so the kernel reads without bounds checks;
+/// strides 1 and 2 are compiled as constants (a type parameter), so the 12 values under a tap are read at fixed
+/// offsets from one pointer with no per-value address arithmetic. A row's last tile is shifted left to end at the
+/// row's end, recomputing a few positions with the same values.
 /// </remarks>
 internal sealed unsafe class BlockedDirectConv
 {
@@ -74,40 +74,47 @@ internal sealed unsafe class BlockedDirectConv
             throw new ArgumentException($"direct conv: x needs [{n}, {_inChannels}, {h}, {w}] and y {BlockedLayout.Length(n, _outChannels, oh, ow)} floats");
         }
 
-        // Each phase row holds every column any tile reads: a shifted last tile stays inside the row; a map narrower than
-        // a tile (ow < P) reads P + (k - 1)/s columns of a phase.
-        int s = _stride, ph = h + (2 * _padding);
-        int pw = Math.Max((w + (2 * _padding) + s - 1) / s, Math.Max(ow, P) + ((_kernel - 1) / s)); // floats per phase row
-        int planeLength = _inChannels * ph * s * pw;
-        float[] padded = ArrayPool<float>.Shared.Rent(n * planeLength);
+        // A padded row holds every column any tile reads: a shifted last tile stays inside the row; a map narrower than
+        // a tile (ow < P) reads (P - 1)*s + k columns.
+        int ph = h + (2 * _padding), pw = Math.Max(w + (2 * _padding), ((Math.Max(ow, P) - 1) * _stride) + _kernel);
+        int planeLength = ph * pw;
+        float[] padded = ArrayPool<float>.Shared.Rent(n * _inChannels * planeLength);
         try
         {
             Parallelism.For(threads, n * _inChannels, (long)n * _inChannels * h * w, (start, end) =>
             {
                 for (int plane = start; plane < end; plane++)
                 {
-                    Span<float> dst = padded.AsSpan(plane * ph * s * pw, ph * s * pw);
-                    dst.Clear();
+                    Span<float> dst = padded.AsSpan(plane * planeLength, planeLength);
+                    dst[..(_padding * pw)].Clear();
+                    dst[((h + _padding) * pw)..].Clear();
                     for (int r = 0; r < h; r++)
                     {
-                        ReadOnlySpan<float> src = x.AsSpan(((plane * h) + r) * w, w);
-                        Span<float> row = dst.Slice((r + _padding) * s * pw, s * pw);
-                        for (int q = 0; q < s; q++)
-                        {
-                            // Phase q, index i holds padded column i*s + q, input column i*s + q - padding.
-                            Span<float> phase = row.Slice(q * pw, pw);
-                            int i = q >= _padding ? 0 : (_padding - q + s - 1) / s;
-                            for (int c = (i * s) + q - _padding; c < w; c += s, i++)
-                            {
-                                phase[i] = src[c];
-                            }
-                        }
+                        Span<float> row = dst.Slice((r + _padding) * pw, pw);
+                        row[.._padding].Clear();
+                        x.AsSpan(((plane * h) + r) * w, w).CopyTo(row[_padding..]);
+                        row[(_padding + w)..].Clear();
                     }
                 }
             });
 
             long macs = (long)n * oh * ow * _outChannels * _inChannels * _kernel * _kernel;
-            Parallelism.For(threads, n * oh, macs, (start, end) => Rows(padded, ph, pw, n, oh, ow, y, relu, start, end));
+            Parallelism.For(threads, n * oh, macs, (start, end) =>
+            {
+                // The stride as a type, so the 12 broadcast offsets of strides 1 and 2 are constants in the kernel.
+                switch (_stride)
+                {
+                    case 1:
+                        Rows<StrideOne>(padded, ph, pw, oh, ow, y, relu, start, end);
+                        break;
+                    case 2:
+                        Rows<StrideTwo>(padded, ph, pw, oh, ow, y, relu, start, end);
+                        break;
+                    default:
+                        Rows<AnyStride>(padded, ph, pw, oh, ow, y, relu, start, end);
+                        break;
+                }
+            });
         }
         finally
         {
@@ -116,23 +123,17 @@ internal sealed unsafe class BlockedDirectConv
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Rows(float[] padded, int ph, int pw, int n, int oh, int ow, float[] y, bool relu, int start, int end)
+    private void Rows<TStride>(float[] padded, int ph, int pw, int oh, int ow, float[] y, bool relu, int start, int end)
+        where TStride : struct, IStride
     {
         int blocks = BlockedLayout.Blocks(_outChannels), k = _inChannels * _kernel * _kernel;
         Span<float> tile = stackalloc float[P * B];
-        Span<int> taps = stackalloc int[_kernel];
-        for (int v = 0; v < _kernel; v++)
-        {
-            taps[v] = ((v % _stride) * pw) + (v / _stride); // tap v's inputs: phase v % s, shifted by v / s
-        }
-
-        fixed (int* pTaps = taps)
         fixed (float* px = padded, pwts = _weights, pb = _bias, py = y, pt = tile)
         {
             for (int item = start; item < end; item++)
             {
                 int img = item / oh, i = item % oh;
-                float* rows = px + ((long)img * _inChannels * ph * _stride * pw) + ((long)i * _stride * _stride * pw);
+                float* rows = px + ((long)img * _inChannels * ph * pw) + ((long)i * _stride * pw);
                 for (int block = 0; block < blocks; block++)
                 {
                     float* wb = pwts + ((long)block * k * B);
@@ -142,13 +143,13 @@ internal sealed unsafe class BlockedDirectConv
                         if (ow < P)
                         {
                             // The whole row is shorter than a tile: compute a full tile into scratch, keep ow positions.
-                            Tile(rows, ph, pw, pTaps, 0, wb, pb + (block * B), relu, pt);
+                            Tile<TStride>(rows, ph, pw, 0, wb, pb + (block * B), relu, pt);
                             new Span<float>(pt, ow * B).CopyTo(new Span<float>(yRow, ow * B));
                             break;
                         }
 
                         int j = Math.Min(j0, ow - P);
-                        Tile(rows, ph, pw, pTaps, j, wb, pb + (block * B), relu, yRow + ((long)j * B));
+                        Tile<TStride>(rows, ph, pw, j, wb, pb + (block * B), relu, yRow + ((long)j * B));
                     }
                 }
             }
@@ -157,36 +158,35 @@ internal sealed unsafe class BlockedDirectConv
 
     /// <summary>
     /// Positions j .. j+11 of one output row for one block: out[p*16 + lane]. <paramref name="rows"/> is the row's first
-    /// input row (phase 0) in the phase-split copy: input row r of channel ci, phase q at ((ci*ph + r)*s + q)*pw;
-    /// <paramref name="taps"/>[v] is where tap v's inputs start in a row's phases.
+    /// input row in the padded copy (channel ci's rows start ci*ph*pw further).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Tile(float* rows, int ph, int pw, int* taps, int j, float* w, float* bias, bool relu, float* output)
+    private void Tile<TStride>(float* rows, int ph, int pw, int j, float* w, float* bias, bool relu, float* output)
+        where TStride : struct, IStride
     {
-        int s = _stride, kernel = _kernel;
+        int s = TStride.Value > 0 ? TStride.Value : _stride, kernel = _kernel;
         Vector512<float> b = Vector512.Load(bias);
         Vector512<float> c0 = b, c1 = b, c2 = b, c3 = b, c4 = b, c5 = b, c6 = b, c7 = b, c8 = b, c9 = b, c10 = b, c11 = b;
         for (int ci = 0; ci < _inChannels; ci++)
         {
             for (int u = 0; u < kernel; u++)
             {
-                float* row = rows + (((((long)ci * ph) + u) * s) * pw) + j;
-                for (int v = 0; v < kernel; v++, w += B)
+                float* x = rows + ((((long)ci * ph) + u) * pw) + ((long)j * s);
+                for (int v = 0; v < kernel; v++, w += B, x++)
                 {
-                    float* x = row + taps[v]; // the 12 inputs under tap v: consecutive in phase v % s
                     Vector512<float> wv = Vector512.Load(w);
                     c0 = Fma(Vector512.Create(x[0]), wv, c0);
-                    c1 = Fma(Vector512.Create(x[1]), wv, c1);
-                    c2 = Fma(Vector512.Create(x[2]), wv, c2);
-                    c3 = Fma(Vector512.Create(x[3]), wv, c3);
-                    c4 = Fma(Vector512.Create(x[4]), wv, c4);
-                    c5 = Fma(Vector512.Create(x[5]), wv, c5);
-                    c6 = Fma(Vector512.Create(x[6]), wv, c6);
-                    c7 = Fma(Vector512.Create(x[7]), wv, c7);
-                    c8 = Fma(Vector512.Create(x[8]), wv, c8);
-                    c9 = Fma(Vector512.Create(x[9]), wv, c9);
-                    c10 = Fma(Vector512.Create(x[10]), wv, c10);
-                    c11 = Fma(Vector512.Create(x[11]), wv, c11);
+                    c1 = Fma(Vector512.Create(x[s]), wv, c1);
+                    c2 = Fma(Vector512.Create(x[2 * s]), wv, c2);
+                    c3 = Fma(Vector512.Create(x[3 * s]), wv, c3);
+                    c4 = Fma(Vector512.Create(x[4 * s]), wv, c4);
+                    c5 = Fma(Vector512.Create(x[5 * s]), wv, c5);
+                    c6 = Fma(Vector512.Create(x[6 * s]), wv, c6);
+                    c7 = Fma(Vector512.Create(x[7 * s]), wv, c7);
+                    c8 = Fma(Vector512.Create(x[8 * s]), wv, c8);
+                    c9 = Fma(Vector512.Create(x[9 * s]), wv, c9);
+                    c10 = Fma(Vector512.Create(x[10 * s]), wv, c10);
+                    c11 = Fma(Vector512.Create(x[11 * s]), wv, c11);
                 }
             }
         }
@@ -203,6 +203,27 @@ internal sealed unsafe class BlockedDirectConv
         Store(output + (9 * B), c9, relu);
         Store(output + (10 * B), c10, relu);
         Store(output + (11 * B), c11, relu);
+    }
+
+    /// <summary>A stride known when the kernel is compiled (<see cref="Value"/> &gt; 0), or read at run time (0).</summary>
+    private interface IStride
+    {
+        static abstract int Value { get; }
+    }
+
+    private readonly struct StrideOne : IStride
+    {
+        public static int Value => 1;
+    }
+
+    private readonly struct StrideTwo : IStride
+    {
+        public static int Value => 2;
+    }
+
+    private readonly struct AnyStride : IStride
+    {
+        public static int Value => 0;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
