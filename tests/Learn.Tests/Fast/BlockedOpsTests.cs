@@ -262,7 +262,7 @@ public class BlockedOpsTests
     public void Every_kernel_gives_the_same_bits_on_1_2_and_3_threads()
     {
         // Large enough that Parallelism.For really splits (over its serial threshold), odd sizes so chunks are uneven.
-        const int n = 3, c = 40, h = 33, w = 19;
+        const int n = 3, c = 40, h = 65, w = 37;
         Tensor x = Tensor.Random(5, n, c, h, w), x2 = Tensor.Random(6, n, c, h, w), wt = Tensor.Random(7, c, 1, 3, 3), bias = Tensor.Random(8, c);
         float[] g = Tensor.Random(9, n * c).Data, bx = Blocked(x), bx2 = Blocked(x2), packed = BlockedDepthwise.Pack(wt.Data, bias.Data, c);
         int length = BlockedLayout.Length(n, c, h, w), ph = BlockedPool.Out(h, 3, 2, 1), pw = BlockedPool.Out(w, 3, 2, 1);

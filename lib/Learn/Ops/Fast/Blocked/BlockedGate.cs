@@ -54,7 +54,7 @@ internal static unsafe class BlockedGate
     }
 
     /// <summary>The first <paramref name="count"/> (1..16) floats at <paramref name="p"/> as a vector, zeros after them.</summary>
-    internal static Vector512<float> Lanes(float* p, int count)
+    private static Vector512<float> Lanes(float* p, int count)
     {
         if (count == BlockedLayout.Block)
         {

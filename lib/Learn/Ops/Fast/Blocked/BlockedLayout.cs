@@ -126,6 +126,8 @@ internal static class BlockedLayout
     /// <remarks>
     /// The usual three steps: interleave pairs of rows (floats), then pairs of pairs (doubles), giving 4 x 4 transposes in
     /// each 128-bit lane; then two rounds of 128-bit lane shuffles put lane k of the four groups of rows together.
+    /// Written with <see cref="Avx512F"/> because <see cref="Vector512"/> has no two-input shuffle; the scalar loop it
+    /// replaces ran at 3-8x the time of a plain copy of the map, this at 1.1-1.7x (bench <c>--only blocked-ops:nchw</c>).
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Transpose16(float* src, long srcStride, int rows, float* dst, long dstStride, int outputs)
