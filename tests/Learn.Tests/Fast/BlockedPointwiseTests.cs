@@ -14,7 +14,7 @@ namespace Learn.Tests.Fast;
 [TestFixture]
 public class BlockedPointwiseTests
 {
-    private static readonly int[] Channels = [1, 15, 16, 17, 24, 33, 48, 64];
+    private static readonly int[] Channels = [1, 15, 16, 17, 24, 33, 48, 64, 80];
 
     private static IEnumerable<object[]> ChannelPairs() =>
         Channels.SelectMany(cin => Channels.Select(cout => new object[] { cin, cout }));
