@@ -123,6 +123,8 @@ public class BlockedPointwiseTests
         new object[] { 24, 96, 3, 16, 8 },
         new object[] { 33, 100, 2, 13, 11 },
         new object[] { 130, 17, 3, 7, 5 },
+        new object[] { 64, 64, 1, 16, 8 },
+        new object[] { 24, 32, 3, 16, 8 },
     ];
 
     [TestCaseSource(nameof(MapCases))]

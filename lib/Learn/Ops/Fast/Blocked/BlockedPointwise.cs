@@ -121,6 +121,15 @@ internal static unsafe class BlockedPointwise
         int band = Math.Max(TilePositions, BandBytes / (kb * Block * sizeof(float)) / TilePositions * TilePositions);
         band = Math.Min(band, positions);
         int bands = (positions + band - 1) / band, groups = (mb + GroupBlocks - 1) / GroupBlocks;
+        int workers = threads <= 0 ? Parallelism.Threads : threads;
+        while (workers > 1 && batch * bands * groups < 4 * workers && band > TilePositions)
+        {
+            // Few items (a small map, few output groups): narrower bands, so every worker gets a share. Any band
+            // width gives the same results (each output's chain of multiply-adds does not depend on it).
+            band = Math.Max(TilePositions, (band / 2) + TilePositions - 1) / TilePositions * TilePositions;
+            bands = (positions + band - 1) / band;
+        }
+
         long macs = (long)batch * positions * kb * mb * Block * Block;
         Parallelism.For(threads, batch * bands * groups, macs, (start, end) =>
             Items(start, end, w, x, positions, kb, mb, band, bands, groups, y, relu, residual));
