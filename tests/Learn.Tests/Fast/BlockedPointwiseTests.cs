@@ -143,6 +143,23 @@ public class BlockedPointwiseTests
     }
 
     [Test]
+    public void Without_a_bias_equals_the_reference_conv_without_one()
+    {
+        var (w, _) = Weights(40, 33, 7);
+        Tensor x = Tensor.Random(8, 2, 33, 3, 5);
+        var packed = BlockedPointwiseWeights.Pack(w.Data, [], 40, 33);
+        var bx = new float[BlockedLayout.Length(2, 33, 3, 5)];
+        BlockedLayout.FromNchw(x.Data, 2, 33, 3, 5, bx);
+        var by = new float[BlockedLayout.Length(2, 40, 3, 5)];
+        Array.Fill(by, float.NaN);
+        BlockedPointwise.Forward(packed, bx, 2, 15, by, false, null, 1);
+        AssertPaddingZero(by, 2, 40, 15);
+        var actual = new Tensor([2, 40, 3, 5], new float[2 * 40 * 15]);
+        BlockedLayout.ToNchw(by, 2, 40, 3, 5, actual.Data);
+        Close.Assert(actual, Conv.Conv2d(x, w), 33, "33->40 without a bias");
+    }
+
+    [Test]
     public void Packing_rejects_weights_or_bias_of_the_wrong_size()
     {
         Assert.Throws<ArgumentException>(() => BlockedPointwiseWeights.Pack(new float[15], [], 4, 4));
