@@ -14,7 +14,7 @@ namespace Learn.Tests.Fast;
 [TestFixture]
 public class BlockedPointwiseTests
 {
-    private static readonly int[] Channels = [1, 15, 16, 17, 24, 33, 48, 64];
+    private static readonly int[] Channels = [1, 15, 16, 17, 24, 33, 48, 64, 80];
 
     private static IEnumerable<object[]> ChannelPairs() =>
         Channels.SelectMany(cin => Channels.Select(cout => new object[] { cin, cout }));
@@ -123,6 +123,8 @@ public class BlockedPointwiseTests
         new object[] { 24, 96, 3, 16, 8 },
         new object[] { 33, 100, 2, 13, 11 },
         new object[] { 130, 17, 3, 7, 5 },
+        new object[] { 64, 64, 1, 16, 8 },
+        new object[] { 24, 32, 3, 16, 8 },
     ];
 
     [TestCaseSource(nameof(MapCases))]
@@ -138,6 +140,23 @@ public class BlockedPointwiseTests
             Blocked(x, weights, b, residual, relu: true, threads, out float[] many);
             Assert.That(many, Is.EqualTo(one), $"{threads} threads against 1");
         }
+    }
+
+    [Test]
+    public void Without_a_bias_equals_the_reference_conv_without_one()
+    {
+        var (w, _) = Weights(40, 33, 7);
+        Tensor x = Tensor.Random(8, 2, 33, 3, 5);
+        var packed = BlockedPointwiseWeights.Pack(w.Data, [], 40, 33);
+        var bx = new float[BlockedLayout.Length(2, 33, 3, 5)];
+        BlockedLayout.FromNchw(x.Data, 2, 33, 3, 5, bx);
+        var by = new float[BlockedLayout.Length(2, 40, 3, 5)];
+        Array.Fill(by, float.NaN);
+        BlockedPointwise.Forward(packed, bx, 2, 15, by, false, null, 1);
+        AssertPaddingZero(by, 2, 40, 15);
+        var actual = new Tensor([2, 40, 3, 5], new float[2 * 40 * 15]);
+        BlockedLayout.ToNchw(by, 2, 40, 3, 5, actual.Data);
+        Close.Assert(actual, Conv.Conv2d(x, w), 33, "33->40 without a bias");
     }
 
     [Test]
