@@ -256,7 +256,7 @@ public static class QuickOSNet
                             }
                         }
 
-                        var (ms, vsOnnx, vsTorch2) = Interleaved(peers, rounds, cpu ? ThreadClock.NowMs : null);
+                        var (ms, vsOnnx, vsTorch2) = Interleaved(peers, rounds, cpu ? ThreadClock.NowMs : null, pause: threads > 1);
                         if (!withTorch)
                         {
                             ms = [ms[0], double.NaN, ms[1]];
@@ -338,8 +338,14 @@ public static class QuickOSNet
         return (ThreadClock.NowMs() - thread0) / (process.TotalProcessorTime.TotalMilliseconds - process0);
     }
 
+    /// <summary>
+    /// Rounds of every peer in turn, the order rotating. With <paramref name="pause"/> (more than one thread) each peer's
+    /// turn starts after 100 ms of sleep and one untimed call: the peers' pools spin-wait after a call (libtorch's OpenMP
+    /// for up to a few hundred ms, ONNX Runtime's intra-op pool, Learn's for 50 us), and a peer timed right after
+    /// another would share its cores with the other's spinning threads.
+    /// </summary>
     private static (double[] Ms, (double Median, double Low, double High) VsOnnx, (double Median, double Low, double High) VsTorch) Interleaved(IConvPeer[] peers, int rounds,
-        Func<double>? clockMs)
+        Func<double>? clockMs, bool pause = false)
     {
         clockMs ??= static () => System.Diagnostics.Stopwatch.GetTimestamp() * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
         var perCall = peers.Select(p => QuickBench.MedianMs(p.Run, 0.3, minReps: 3)).ToArray(); // warm-up, first estimate
@@ -350,6 +356,12 @@ public static class QuickOSNet
             {
                 int i = (r + j) % peers.Length; // rotate who goes first
                 int calls = Math.Max(1, (int)(20 / perCall[i]));
+                if (pause)
+                {
+                    Thread.Sleep(100);
+                    peers[i].Run();
+                }
+
                 double t0 = clockMs();
                 for (int k = 0; k < calls; k++)
                 {
