@@ -14,12 +14,12 @@ namespace Learn.Engine;
 /// </summary>
 public sealed partial class OSNetPlan
 {
-    /// <summary>Whether every step of <paramref name="model"/> has a blocked kernel; if not, <paramref name="why"/> names the first that has none.</summary>
-    private static bool BlockedSupports(OSNet model, out string? why)
+    /// <summary>The first module of <paramref name="model"/> the blocked layout has no step for (named, with why), or null.</summary>
+    private static string? BlockedLacks(OSNet model)
     {
         foreach (var (name, module) in model.NamedModules())
         {
-            why = module switch
+            string? why = module switch
             {
                 InstanceNorm2d => $"{name} (InstanceNorm, the IBN variant)",
                 Conv2d conv when module == model.Conv1.Conv => conv.Groups != 1 || conv.Dilation != 1 ? $"{name} (a grouped or dilated stem)" : null,
@@ -32,12 +32,11 @@ public sealed partial class OSNetPlan
             };
             if (why is not null)
             {
-                return false;
+                return why;
             }
         }
 
-        why = null;
-        return true;
+        return null;
     }
 
     private static bool IsDepthwise3x3(Conv2d conv) =>
@@ -227,7 +226,7 @@ public sealed partial class OSNetPlan
     {
         private readonly string _name;
         private readonly BlockedConvNode _conv1;
-        private readonly List<(string Name, List<BlockedLightConvNode> Chain)> _streams = [];
+        private readonly List<(string Name, List<BlockedLightConvNode> Chain)> _streams;
         private readonly FusedGate _gate;
         private readonly string _gateName;
         private readonly BlockedConvNode _conv3;
@@ -237,13 +236,7 @@ public sealed partial class OSNetPlan
         {
             _name = name;
             _conv1 = (BlockedConvNode)plan.BuildBlocked(block.Conv1, names);
-            foreach (Module stream in new Module[] { block.Conv2a, block.Conv2b, block.Conv2c, block.Conv2d })
-            {
-                var chain = stream is Sequential s
-                    ? s.NamedChildren().Select(c => (BlockedLightConvNode)plan.BuildBlocked(c.Value, names)).ToList()
-                    : [(BlockedLightConvNode)plan.BuildBlocked(stream, names)];
-                _streams.Add((names[stream], chain));
-            }
+            _streams = Streams(block, names, m => (BlockedLightConvNode)plan.BuildBlocked(m, names));
 
             _gate = new FusedGate(block.Gate);
             _gateName = names[block.Gate];

@@ -47,17 +47,14 @@ public sealed partial class OSNetPlan
         }
 
         Module[] stages = [model.Conv1, model.Maxpool, model.Conv2, model.Conv3, model.Conv4, model.Conv5];
-        Layout = options.Layout;
-        if (Layout == PlanLayout.Auto)
-        {
-            Layout = PlanLayouts.BlockedIsFast && BlockedSupports(model, out _) ? PlanLayout.Blocked : PlanLayout.Nchw;
-        }
-
+        string? blockedLacks = BlockedLacks(model);
+        Layout = options.Layout != PlanLayout.Auto ? options.Layout
+            : System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && blockedLacks is null ? PlanLayout.Blocked : PlanLayout.Nchw;
         if (Layout == PlanLayout.Blocked)
         {
-            if (!BlockedSupports(model, out string? why))
+            if (blockedLacks is not null)
             {
-                throw new NotSupportedException($"the blocked layout has no step for {why}");
+                throw new NotSupportedException($"the blocked layout has no step for {blockedLacks}");
             }
 
             _blockedStem = new BlockedStemNode((ConvLayer)model.Conv1, names[model.Conv1]);
@@ -186,25 +183,36 @@ public sealed partial class OSNetPlan
         }
     }
 
-    /// <summary>The fused groups a module becomes (one line per group; empty for a module run as it is).</summary>
-    private static string Describe(Module module, string name) => module switch
-    {
-        ConvLayer { Norm: BatchNorm2d } => $"{name} = {name}.conv + {name}.bn + {name}.relu (BatchNorm folded, ReLU in the store); {name}.conv, {name}.bn not materialised",
-        Conv1x1Linear => $"{name} = {name}.conv + {name}.bn (BatchNorm folded); {name}.conv not materialised",
-        LightConv3x3 => $"{name} = {name}.conv1, then {name}.conv2 + {name}.bn + {name}.relu (BatchNorm folded, ReLU in the store); {name}.conv2, {name}.bn not materialised",
-        OSBlock block => $"{name}.gate = pool + fc1 + relu + fc2 + sigmoid + multiply, accumulated into the stream sum; {name}.gate's children not materialised"
-            + (block.IN is null ? $"\n{name} = relu({name}.conv3 + shortcut): the add and ReLU in {name}.conv3's store (not while capturing activations)" : ""),
-        _ => "",
-    };
-
+    /// <summary>Records the fused groups a module becomes, one line per group (none for a module run as it is).</summary>
     private void AddFusions(Module module, string name)
     {
-        string lines = Describe(module, name);
-        if (lines.Length > 0)
+        switch (module)
         {
-            _fusions.AddRange(lines.Split('\n'));
+            case ConvLayer { Norm: BatchNorm2d }:
+                _fusions.Add($"{name} = {name}.conv + {name}.bn + {name}.relu (BatchNorm folded, ReLU in the store); {name}.conv, {name}.bn not materialised");
+                break;
+            case Conv1x1Linear:
+                _fusions.Add($"{name} = {name}.conv + {name}.bn (BatchNorm folded); {name}.conv not materialised");
+                break;
+            case LightConv3x3:
+                _fusions.Add($"{name} = {name}.conv1, then {name}.conv2 + {name}.bn + {name}.relu (BatchNorm folded, ReLU in the store); {name}.conv2, {name}.bn not materialised");
+                break;
+            case OSBlock block:
+                _fusions.Add($"{name}.gate = pool + fc1 + relu + fc2 + sigmoid + multiply, accumulated into the stream sum; {name}.gate's children not materialised");
+                if (block.IN is null)
+                {
+                    _fusions.Add($"{name} = relu({name}.conv3 + shortcut): the add and ReLU in {name}.conv3's store (not while capturing activations)");
+                }
+
+                break;
         }
     }
+
+    /// <summary>OSBlock's four streams (conv2a .. conv2d) under their names, each a chain of nodes built by <paramref name="build"/>.</summary>
+    private static List<(string Name, List<T> Chain)> Streams<T>(OSBlock block, Dictionary<Module, string> names, Func<Module, T> build) =>
+        new Module[] { block.Conv2a, block.Conv2b, block.Conv2c, block.Conv2d }
+            .Select(stream => (names[stream], stream is Sequential s ? s.NamedChildren().Select(c => build(c.Value)).ToList() : [build(stream)]))
+            .ToList();
 
     private Node Build(Module module, Dictionary<Module, string> names)
     {
@@ -285,19 +293,25 @@ public sealed partial class OSNetPlan
         {
             if (sink is not null)
             {
-                Report(names, value.ToTensor());
+                foreach (string name in names)
+                {
+                    Record(name, value.ToTensor()); // the conversion is already a fresh copy
+                }
             }
         }
 
         public void Report(string name, Tensor value)
         {
-            if (sink is null)
+            if (sink is not null)
             {
-                return;
+                Record(name, new Tensor(value.Shape, (float[])value.Data.Clone()));
             }
+        }
 
+        private void Record(string name, Tensor copy)
+        {
             _calls![name] = _calls.GetValueOrDefault(name) + 1;
-            sink.Record(name, _calls[name], new Tensor(value.Shape, (float[])value.Data.Clone()));
+            sink!.Record(name, _calls[name], copy);
         }
 
         public void Report(IEnumerable<string> names, Tensor value)
@@ -448,7 +462,7 @@ public sealed partial class OSNetPlan
     {
         private readonly string _name;
         private readonly ConvNode _conv1;
-        private readonly List<(string Name, List<LightConvNode> Chain)> _streams = [];
+        private readonly List<(string Name, List<LightConvNode> Chain)> _streams;
         private readonly FusedGate _gate;
         private readonly string _gateName;
         private readonly ConvNode _conv3;
@@ -459,13 +473,7 @@ public sealed partial class OSNetPlan
         {
             _name = name;
             _conv1 = (ConvNode)plan.Build(block.Conv1, names);
-            foreach (Module stream in new Module[] { block.Conv2a, block.Conv2b, block.Conv2c, block.Conv2d })
-            {
-                var chain = stream is Sequential s
-                    ? s.NamedChildren().Select(c => (LightConvNode)plan.Build(c.Value, names)).ToList()
-                    : [(LightConvNode)plan.Build(stream, names)];
-                _streams.Add((names[stream], chain));
-            }
+            _streams = Streams(block, names, m => (LightConvNode)plan.Build(m, names));
 
             _gate = new FusedGate(block.Gate);
             _gateName = names[block.Gate];

@@ -1,5 +1,3 @@
-using System.Runtime.Intrinsics;
-
 namespace Learn.Engine;
 
 /// <summary>How an execution plan runs: fixed when the plan is made, read by every forward (no process-wide state).</summary>
@@ -41,21 +39,4 @@ public enum PlanLayout
     /// without AVX-512 computes the same values slowly (the tests do, in every CI leg).
     /// </summary>
     Blocked,
-}
-
-/// <summary>Resolves <see cref="PlanLayout.Auto"/>.</summary>
-internal static class PlanLayouts
-{
-    /// <summary>True where the blocked kernels' 16-lane vectors are single instructions.</summary>
-    public static bool BlockedIsFast
-    {
-        get
-        {
-#if NET8_0_OR_GREATER
-            return Vector512.IsHardwareAccelerated;
-#else
-            return false;
-#endif
-        }
-    }
 }

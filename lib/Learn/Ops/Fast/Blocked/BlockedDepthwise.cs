@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using static Learn.Ops.Fast.Simd;
 
 namespace Learn.Ops.Fast.Blocked;
 
@@ -207,15 +208,4 @@ internal static unsafe class BlockedDepthwise
         s = Fma(b, Vector512.Load(p), s);
         return Fma(c, j + 1 < w ? Vector512.Load(p + B) : Vector512<float>.Zero, s);
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
-#if NET9_0_OR_GREATER
-        Vector512.FusedMultiplyAdd(a, b, c);
-#else
-        (a * b) + c;
-#endif
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Finish(Vector512<float> s, bool relu) => relu ? Vector512.Max(s, Vector512<float>.Zero) : s;
 }

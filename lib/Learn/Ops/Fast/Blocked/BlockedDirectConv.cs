@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using static Learn.Ops.Fast.Simd;
 
 namespace Learn.Ops.Fast.Blocked;
 
@@ -302,13 +303,5 @@ internal sealed unsafe class BlockedDirectConv
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
-#if NET9_0_OR_GREATER
-        Vector512.FusedMultiplyAdd(a, b, c);
-#else
-        (a * b) + c;
-#endif
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* at, Vector512<float> v, bool relu) => (relu ? Vector512.Max(v, Vector512<float>.Zero) : v).Store(at);
+    private static void Store(float* at, Vector512<float> v, bool relu) => Finish(v, relu).Store(at);
 }

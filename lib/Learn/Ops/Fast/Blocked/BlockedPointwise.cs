@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using static Learn.Ops.Fast.Simd;
 
 namespace Learn.Ops.Fast.Blocked;
 
@@ -619,14 +620,6 @@ internal static unsafe class BlockedPointwise
 
         Vector512.Store(sum, y);
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
-#if NET9_0_OR_GREATER
-        Vector512.FusedMultiplyAdd(a, b, c);
-#else
-        (a * b) + c;
-#endif
 
     /// <summary>A count known when the JIT compiles a generic instantiation (tile sizes of the micro-kernel).</summary>
     private interface ICount
