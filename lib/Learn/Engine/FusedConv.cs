@@ -72,8 +72,11 @@ internal sealed class FusedConv
         return g;
     }
 
-    /// <summary>y = epilogue(conv(x) + bias [+ residual]); y must be [N, C_out, OH, OW].</summary>
-    public void Run(Tensor x, Tensor y, int threads, Tensor? residual = null, bool? relu = null)
+    /// <summary>
+    /// y = epilogue(conv(x) + bias [+ residual]); y must be [N, C_out, OH, OW]. A kernel that copies the input
+    /// (the indirect one) takes its buffers from <paramref name="context"/> when one is given.
+    /// </summary>
+    public void Run(Tensor x, Tensor y, int threads, Tensor? residual = null, bool? relu = null, PlanContext? context = null)
     {
         ConvGeometry g = Geometry(x);
         bool r = relu ?? Relu;
@@ -86,7 +89,8 @@ internal sealed class FusedConv
                 PointwiseGemm.Forward(g, x.Data, _packed!, y.Data, r, residual?.Data, threads);
                 break;
             case ConvKernel.Indirect:
-                IndirectConv.Forward(g, x.Data, _packed!, y.Data, _options.PaddingMode, r, residual?.Data, threads);
+                IndirectConv.Forward(g, x.Data, _packed!, y.Data, _options.PaddingMode, r, residual?.Data, threads,
+                    context?.Padded(IndirectConv.BufferLength(g)), context?.Offsets(g.ReductionLength));
                 break;
             case ConvKernel.Im2col:
                 Im2colConv.Forward(g, x.Data, _packed!, y.Data, _options.PaddingMode, r, residual?.Data, threads);

@@ -89,7 +89,7 @@ public sealed partial class OSNetPlan
 
             BlockedMap y = run.NextBlocked(n, _conv.OutChannels, _conv.Out(h), _conv.Out(w));
             double t = run.Start();
-            _conv.Forward(x.Data, n, h, w, y.Data, relu: true, run.Threads);
+            _conv.Forward(x.Data, n, h, w, y.Data, relu: true, run.Threads, run.Context.Padded(_conv.PaddedLength(n, h, w)));
             run.Stop(t, _name, "stem conv + BN + ReLU", (long)y.N * y.H * y.W * y.C * _conv.Reduction, x.Length + y.Length);
             run.Report([_name + ".relu", _name], y);
             return y;

@@ -245,7 +245,7 @@ public sealed partial class OSNetPlan
     private static class Role
     {
         public const int OutA = 0, OutB = 1, X1 = 2, Pointwise = 3, StreamA = 4, StreamB = 5, Sum = 6, Shortcut = 7, Conv3 = 8,
-            Gates = 9, Hidden = 10, Gated = 11, Stem = 12;
+            Gates = 9, Hidden = 10, Gated = 11;
     }
 
     /// <summary>Where a profiled forward records its steps, and the clock it reads.</summary>
@@ -332,7 +332,7 @@ public sealed partial class OSNetPlan
     private static void RunConv(PlanRun run, FusedConv conv, Tensor x, Tensor y, string name, string kind, Tensor? residual = null, bool? relu = null)
     {
         double t = run.Start();
-        conv.Run(x, y, run.Threads, residual, relu);
+        conv.Run(x, y, run.Threads, residual, relu, run.Context);
         if (run.Profiling)
         {
             ConvGeometry g = conv.Geometry(x);

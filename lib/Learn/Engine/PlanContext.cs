@@ -13,6 +13,10 @@ internal sealed class PlanContext
 {
     private readonly Dictionary<(int Role, int N, int C, int H, int W), Tensor> _tensors = [];
     private readonly Dictionary<(int Role, int Length), float[]> _floats = [];
+    private readonly Dictionary<int, int[]> _offsets = [];
+
+    /// <summary>The role of a conv kernel's padded input copy, apart from the roles a plan numbers from 0.</summary>
+    private const int PaddedRole = -1;
 
     /// <summary>The tensor [n, c, h, w] for <paramref name="role"/>, reused while the same role asks for the same shape.</summary>
     public Tensor Tensor4(int role, int n, int c, int h, int w)
@@ -36,5 +40,23 @@ internal sealed class PlanContext
         }
 
         return f;
+    }
+
+    /// <summary>
+    /// The padded copy of a conv's input (the stem's), of exactly <paramref name="length"/>: kept here rather than
+    /// rented from a shared pool, which the runtime may trim between forwards (and then a forward allocates it again).
+    /// </summary>
+    public float[] Padded(int length) => Floats(PaddedRole, length);
+
+    /// <summary>An int buffer of exactly <paramref name="length"/> for a conv kernel's tap offsets.</summary>
+    public int[] Offsets(int length)
+    {
+        if (!_offsets.TryGetValue(length, out int[]? o))
+        {
+            o = new int[length];
+            _offsets[length] = o;
+        }
+
+        return o;
     }
 }

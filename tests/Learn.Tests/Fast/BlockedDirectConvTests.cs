@@ -54,6 +54,14 @@ public class BlockedDirectConvTests
                 Assert.That(y, Is.EqualTo(first), $"{c} at {threads} threads gives the bits of 1 thread");
             }
 
+            // A caller's padded buffer (a plan context's) gives the same bits: NaN-filled and longer, so a read of a
+            // float the kernel did not write, or past the padded copy's end, would show.
+            var given = new float[conv.PaddedLength(batch, h, w) + 17];
+            Array.Fill(given, float.NaN);
+            var z = new float[first!.Length];
+            conv.Forward(x.Data, batch, h, w, z, relu: true, threads: 2, padded: given);
+            Assert.That(z, Is.EqualTo(first), $"{c} with a caller's padded buffer");
+
             var actual = Tensor.Zeros(batch, cout, oh, ow);
             BlockedLayout.ToNchw(first!, batch, cout, oh, ow, actual.Data);
             Close.Assert(actual, expected, c.ReductionLength, c.ToString());
@@ -72,6 +80,16 @@ public class BlockedDirectConvTests
         Tensor expected = c.Run(Implementation.Naive);
         Assert.That(expected.Data.Any(v => v < 0), Is.True, "the case has negative outputs");
         Close.Assert(actual, expected, c.ReductionLength, c.ToString());
+    }
+
+    [Test]
+    public void A_padded_buffer_too_short_is_refused()
+    {
+        var conv = new BlockedDirectConv(new float[16 * 3 * 49], [], 16, 3, 7, 2, 3);
+        var y = new float[BlockedLayout.Length(1, 16, conv.Out(32), conv.Out(16))];
+        var ex = Assert.Throws<ArgumentException>(() => conv.Forward(new float[3 * 32 * 16], 1, 32, 16, y, relu: true, threads: 1,
+            padded: new float[conv.PaddedLength(1, 32, 16) - 1]));
+        Assert.That(ex!.Message, Does.Contain("padded copy"));
     }
 
     /// <summary>The lanes past <paramref name="c"/> in the last block of each image are 0 at every position.</summary>

@@ -52,6 +52,45 @@ public class ForcedKernelTests
         Assert.That(ran, Is.GreaterThan(40), "the kernel ran on many cases");
     }
 
+    /// <summary>
+    /// The indirect kernel with a caller's buffers (a plan context's, so a steady-state forward allocates nothing)
+    /// gives the bits of the pooled ones: the padded copy NaN-filled and longer, the offsets filled with garbage, so
+    /// a float or offset read before the kernel writes it would show; buffers too short are refused.
+    /// </summary>
+    [Test]
+    public void Indirect_with_a_callers_buffers_gives_the_bits_of_the_pooled_ones()
+    {
+        int ran = 0;
+        foreach (ConvCase c in FastConvEqualityTests.Im2colCases().Select(d => (ConvCase)d.Arguments[0]!))
+        {
+            Tensor x = c.Input(), w = c.Weight();
+            Tensor? b = c.BiasTensor();
+            ConvGeometry g = ConvGeometry.Resolve(c.SpatialDims, x, w, b, c.Options);
+            if (!FastConv.Accepts(ConvKernel.Indirect, g) || c.Options.PaddingMode != PaddingMode.Zeros)
+            {
+                continue;
+            }
+
+            using var packed = PackedWeights.Pack(g.Groups, g.OutPerGroup, g.ReductionLength, w.Data, b?.Data);
+            var pooled = new float[g.OutputShape().Aggregate(1, (a, d) => a * d)];
+            IndirectConv.Forward(g, x.Data, packed, pooled, PaddingMode.Zeros, relu: false, residual: null, threads: 2);
+            var buffer = new float[IndirectConv.BufferLength(g) + 17];
+            var offsets = new int[g.ReductionLength + 3];
+            Array.Fill(buffer, float.NaN);
+            Array.Fill(offsets, int.MinValue);
+            var given = new float[pooled.Length];
+            IndirectConv.Forward(g, x.Data, packed, given, PaddingMode.Zeros, relu: false, residual: null, threads: 2, buffer, offsets);
+            Assert.That(given, Is.EqualTo(pooled), $"{c} with a caller's buffers");
+            Assert.Throws<ArgumentException>(() => IndirectConv.Forward(g, x.Data, packed, given, PaddingMode.Zeros, false, null, 1,
+                new float[IndirectConv.BufferLength(g) - 1], offsets), $"{c}: a padded buffer one short");
+            Assert.Throws<ArgumentException>(() => IndirectConv.Forward(g, x.Data, packed, given, PaddingMode.Zeros, false, null, 1,
+                buffer, new int[g.ReductionLength - 1]), $"{c}: offsets one short");
+            ran++;
+        }
+
+        Assert.That(ran, Is.GreaterThan(5), "the indirect kernel ran on several cases");
+    }
+
     /// <summary>Widths around the vector width and the GEMM panel (NR columns), as the output rows see them.</summary>
     private static IEnumerable<int> SweepWidths =>
         new[] { 1, 2, V - 1, V, V + 1, (2 * V) + 1, PackedGemm.NR - 1, PackedGemm.NR + 1 }.Where(w => w >= 1).Distinct().Order();

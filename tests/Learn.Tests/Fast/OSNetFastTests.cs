@@ -299,6 +299,9 @@ public class OSNetFastTests
     /// image or the batch: a batch of 4 at 4x the pixels allocates at most what a batch of 1 does plus its larger
     /// output, [N, 512] floats. Both sizes are ones where the router picks the same kernels (at 64x32 the stem runs
     /// im2col, at 128x64 and above the indirect kernel, whose fixed per-call cost differs by ~200 B: a choice, not growth).
+    /// A full GC runs before the measured forward: under memory pressure the runtime then trims the shared array pool, so
+    /// a buffer borrowed from it instead of kept by the plan is allocated again (.ci/run repeats this test with the
+    /// high-memory threshold at 1%, where every full GC trims; CI once failed here on a loaded machine).
     /// </summary>
     [TestCaseSource(nameof(Layouts))]
     public void A_steady_state_forward_allocates_nothing_that_grows_with_the_image_or_the_batch(PlanLayout layout)
@@ -309,6 +312,8 @@ public class OSNetFastTests
         {
             plan.Forward(x);
             plan.Forward(x); // buffers for this shape exist now
+            GC.Collect();
+            GC.WaitForPendingFinalizers(); // the pool's trim runs on the finalizer thread after a full GC
             long before = GC.GetAllocatedBytesForCurrentThread();
             plan.Forward(x);
             return GC.GetAllocatedBytesForCurrentThread() - before;
@@ -316,7 +321,7 @@ public class OSNetFastTests
 
         long a1 = Allocated(small), a4 = Allocated(large);
         TestContext.Out.WriteLine($"allocated per forward: batch 1 at 128x64 {a1} B, batch 4 at 256x128 {a4} B");
-        Assert.That(a4 - a1, Is.LessThanOrEqualTo((4 - 1) * 512 * sizeof(float)), "only the output grows");
+        Assert.That(a4 - a1, Is.LessThanOrEqualTo((4 - 1) * 512 * sizeof(float)), $"only the output grows (batch 1 at 128x64 allocated {a1} B, batch 4 at 256x128 {a4} B)");
     }
 
     [TestCaseSource(nameof(Layouts))]

@@ -55,13 +55,28 @@ internal readonly unsafe struct IndirectConv : IPanelSource
         Forward(g, x, packed, y, mode, relu, null, threads);
     }
 
-    /// <summary>The same with the weights packed beforehand, and an optional residual added before the ReLU.</summary>
-    public static void Forward(ConvGeometry g, float[] x, PackedWeights a, float[] y, PaddingMode mode, bool relu, float[]? residual, int threads)
+    /// <summary>The floats of the padded copy of the input that a forward of <paramref name="g"/> needs.</summary>
+    public static int BufferLength(ConvGeometry g) => checked((int)((long)g.Batch * g.InChannels * new Layout(g).ChannelStride));
+
+    /// <summary>
+    /// The same with the weights packed beforehand, and an optional residual added before the ReLU. A caller that
+    /// keeps its own buffers (a plan's context: a steady-state forward must not allocate) passes the padded copy's
+    /// <paramref name="buffer"/> (at least <see cref="BufferLength"/>) and the K tap <paramref name="offsets"/>;
+    /// otherwise they are rented from the shared pools, which may allocate when the runtime has trimmed them.
+    /// </summary>
+    public static void Forward(ConvGeometry g, float[] x, PackedWeights a, float[] y, PaddingMode mode, bool relu, float[]? residual, int threads,
+        float[]? buffer = null, int[]? offsets = null)
     {
         var l = new Layout(g);
         long size = (long)g.Batch * g.InChannels * l.ChannelStride;
-        float[] buffer = ArrayPool<float>.Shared.Rent(checked((int)size));
-        int[] offsets = ArrayPool<int>.Shared.Rent(g.ReductionLength);
+        bool rentBuffer = buffer is null, rentOffsets = offsets is null;
+        if (buffer?.Length < size || offsets?.Length < g.ReductionLength)
+        {
+            throw new ArgumentException($"indirect conv: the buffers need {size} floats and {g.ReductionLength} offsets, got {buffer?.Length} and {offsets?.Length}");
+        }
+
+        buffer ??= ArrayPool<float>.Shared.Rent(checked((int)size));
+        offsets ??= ArrayPool<int>.Shared.Rent(g.ReductionLength);
         try
         {
             l.FillOffsets(offsets, g);
@@ -82,8 +97,15 @@ internal readonly unsafe struct IndirectConv : IPanelSource
         }
         finally
         {
-            ArrayPool<int>.Shared.Return(offsets);
-            ArrayPool<float>.Shared.Return(buffer);
+            if (rentOffsets)
+            {
+                ArrayPool<int>.Shared.Return(offsets);
+            }
+
+            if (rentBuffer)
+            {
+                ArrayPool<float>.Shared.Return(buffer);
+            }
         }
     }
 
@@ -108,8 +130,8 @@ internal readonly unsafe struct IndirectConv : IPanelSource
         return _buffer + (channel * _l.ChannelStride) + ((((long)od * _l.SD * _l.HRows) + ((long)oh * _l.SH)) * _l.RowLength) + ow0;
     }
 
-    /// <summary>The sizes of the padded, phase-split buffer.</summary>
-    private sealed class Layout
+    /// <summary>The sizes of the padded, phase-split buffer (a struct: a plan's steady-state forward allocates nothing for it).</summary>
+    private readonly struct Layout
     {
         public Layout(ConvGeometry g)
         {

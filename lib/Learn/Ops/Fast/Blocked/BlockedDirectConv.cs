@@ -66,20 +66,31 @@ internal sealed unsafe class BlockedDirectConv
     /// <summary>The output size along an axis of <paramref name="size"/> inputs.</summary>
     public int Out(int size) => ((size + (2 * _padding) - _kernel) / _stride) + 1;
 
-    /// <summary>y (blocked, [n, C_out, OH, OW]) = act(conv(x) + b) for x [n, C_in, h, w] in NCHW.</summary>
-    public void Forward(float[] x, int n, int h, int w, float[] y, bool relu, int threads)
+    /// <summary>The floats of the zero-padded copy of an input [n, C_in, h, w] that <see cref="Forward"/> reads.</summary>
+    public int PaddedLength(int n, int h, int w)
+    {
+        var (ph, pw) = PaddedPlane(h, w);
+        return checked(n * _inChannels * ph * pw);
+    }
+
+    /// <summary>
+    /// y (blocked, [n, C_out, OH, OW]) = act(conv(x) + b) for x [n, C_in, h, w] in NCHW. The padded copy of x goes to
+    /// <paramref name="padded"/> (at least <see cref="PaddedLength"/>) when given, as a plan's context gives it so a
+    /// steady-state forward allocates nothing; otherwise it is rented from the shared pool, which may allocate.
+    /// </summary>
+    public void Forward(float[] x, int n, int h, int w, float[] y, bool relu, int threads, float[]? padded = null)
     {
         int oh = Out(h), ow = Out(w);
-        if (x.Length < n * _inChannels * h * w || y.Length < BlockedLayout.Length(n, _outChannels, oh, ow) || oh < 1 || ow < 1)
+        if (x.Length < n * _inChannels * h * w || y.Length < BlockedLayout.Length(n, _outChannels, oh, ow) || oh < 1 || ow < 1
+            || padded?.Length < PaddedLength(n, h, w))
         {
-            throw new ArgumentException($"direct conv: x needs [{n}, {_inChannels}, {h}, {w}] and y {BlockedLayout.Length(n, _outChannels, oh, ow)} floats");
+            throw new ArgumentException($"direct conv: x needs [{n}, {_inChannels}, {h}, {w}], y {BlockedLayout.Length(n, _outChannels, oh, ow)} floats and the padded copy {PaddedLength(n, h, w)}");
         }
 
-        // A padded row holds every column any tile reads: a shifted last tile stays inside the row; a map narrower than
-        // a tile (ow < P) reads (P - 1)*s + k columns.
-        int ph = h + (2 * _padding), pw = Math.Max(w + (2 * _padding), ((Math.Max(ow, P) - 1) * _stride) + _kernel);
+        var (ph, pw) = PaddedPlane(h, w);
         int planeLength = ph * pw;
-        float[] padded = ArrayPool<float>.Shared.Rent(n * _inChannels * planeLength);
+        bool rented = padded is null;
+        padded ??= ArrayPool<float>.Shared.Rent(PaddedLength(n, h, w));
         try
         {
             Parallelism.For(threads, n * _inChannels, (long)n * _inChannels * h * w, (start, end) =>
@@ -119,9 +130,19 @@ internal sealed unsafe class BlockedDirectConv
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(padded);
+            if (rented)
+            {
+                ArrayPool<float>.Shared.Return(padded);
+            }
         }
     }
+
+    /// <summary>
+    /// The padded plane's rows and row length. A padded row holds every column any tile reads: a shifted last tile
+    /// stays inside the row; a map narrower than a tile (OW &lt; P) reads (P - 1)*s + k columns.
+    /// </summary>
+    private (int Rows, int RowLength) PaddedPlane(int h, int w) =>
+        (h + (2 * _padding), Math.Max(w + (2 * _padding), ((Math.Max(Out(w), P) - 1) * _stride) + _kernel));
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Rows<TStride>(float[] padded, int ph, int pw, int oh, int ow, float[] y, bool relu, int start, int end)
