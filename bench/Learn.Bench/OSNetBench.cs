@@ -95,8 +95,11 @@ public sealed class OSNetCase
         return new Tensor([batch, .. Input.Shape[1..]], data);
     }
 
-    /// <summary>Sets up peer <paramref name="name"/> at <paramref name="threads"/> threads for a batch of 1 or 8 (the fast peer's plan in <paramref name="layout"/>).</summary>
-    public IConvPeer Create(string name, int threads, int batch = 1, PlanLayout layout = PlanLayout.Auto)
+    /// <summary>
+    /// Sets up peer <paramref name="name"/> at <paramref name="threads"/> threads for a batch of 1 or 8 (the fast peer's
+    /// plan in <paramref name="layout"/>, running batches as <paramref name="planBatch"/> says).
+    /// </summary>
+    public IConvPeer Create(string name, int threads, int batch = 1, PlanLayout layout = PlanLayout.Auto, PlanBatch planBatch = PlanBatch.Auto)
     {
         if (batch is not (1 or 8))
         {
@@ -107,7 +110,7 @@ public sealed class OSNetCase
         return name switch
         {
             Peers.Naive => new LearnPeer(this, Implementation.Naive, 1, x),
-            Peers.Fast => new LearnPeer(this, Implementation.Fast, threads, x, layout),
+            Peers.Fast => new LearnPeer(this, Implementation.Fast, threads, x, layout, planBatch),
             Peers.LibTorch => new TorchScriptPeer(this, threads, x),
             Peers.Onnx => new Peers.OnnxPeer(
                 options => new InferenceSession(Path.Combine(Dir, Variant + (batch == 1 ? ".onnx" : ".b8.onnx")), options), x, [batch, 512], "input", "feature", threads),
@@ -116,10 +119,12 @@ public sealed class OSNetCase
     }
 
     /// <summary>The reference modules (naive), or the model fused into an execution plan with its own thread count (fast).</summary>
-    private sealed class LearnPeer(OSNetCase c, Implementation implementation, int threads, Tensor x, PlanLayout layout = PlanLayout.Auto) : IConvPeer
+    private sealed class LearnPeer(OSNetCase c, Implementation implementation, int threads, Tensor x, PlanLayout layout = PlanLayout.Auto,
+        PlanBatch planBatch = PlanBatch.Auto) : IConvPeer
     {
         private readonly OSNet _model = c.NewModel();
-        private readonly OSNetPlan? _plan = implementation == Implementation.Fast ? OSNetPlan.Fuse(c.NewModel(), new PlanOptions { Threads = threads, Layout = layout }) : null;
+        private readonly OSNetPlan? _plan = implementation == Implementation.Fast
+            ? OSNetPlan.Fuse(c.NewModel(), new PlanOptions { Threads = threads, Layout = layout, Batch = planBatch }) : null;
         private Tensor? _y;
 
         public string Name => implementation == Implementation.Fast ? Peers.Fast : Peers.Naive;
@@ -182,7 +187,7 @@ public static class QuickOSNet
 
     /// <summary>Writes the table; returns 1 if a peer disagreed with the reference, 0 otherwise (also when the models are missing).</summary>
     public static int Run(TextWriter output, IReadOnlyList<int> threadCounts, int rounds = 31, int[]? batches = null, bool profile = true,
-        string variants = "", bool withTorch = true, bool cpuTime = false)
+        string variants = "", bool withTorch = true, bool cpuTime = false, PlanBatch planBatch = PlanBatch.Auto)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(threadCounts);
@@ -221,7 +226,7 @@ public static class QuickOSNet
             {
                 foreach (int threads in threadCounts)
                 {
-                    var peers = timed.Select(name => c.Create(name, threads, batch)).ToArray();
+                    var peers = timed.Select(name => c.Create(name, threads, batch, planBatch: planBatch)).ToArray();
                     try
                     {
                         foreach (IConvPeer p in peers)

@@ -14,6 +14,7 @@ using Learn.Bench;
 // Learn.Bench --quick --only stem   the blocked stem conv against the NCHW fast conv and ONNX Runtime
 //   --rounds N (OSNet rows): interleaved rounds per row, default 31; --no-profile: skip the per-layer tables
 //   --batches 1,8 --variant x1_0 --no-libtorch (OSNet rows): a subset, for quick looks while working
+//   --plan-batch whole|images (OSNet rows): how the plan runs a batch of 8 (default Auto: image by image in the blocked layout)
 //   --cpu-time (OSNet rows): the 1-thread rows by the thread's CPU clock (every peer is checked to compute on the calling thread)
 //   --cpu-time (with --threads 1): time by the thread's CPU clock, for a fair comparison on a busy machine
 // Learn.Bench [BDN arguments]                        the BenchmarkDotNet run, e.g. --filter '*'
@@ -80,7 +81,7 @@ if (args.Contains("--quick"))
         int[]? batches = Option("--batches")?.Split(',').Select(int.Parse).ToArray();
         status |= QuickOSNet.Run(Console.Out, threads, rounds, batches, profile: !args.Contains("--no-profile"),
             variants: Option("--variant") ?? "", withTorch: !args.Contains("--no-libtorch"),
-            cpuTime: args.Contains("--cpu-time"));
+            cpuTime: args.Contains("--cpu-time"), planBatch: Enum.Parse<Learn.Engine.PlanBatch>(Option("--plan-batch") ?? "Auto", ignoreCase: true));
     }
 
     return status;

@@ -69,6 +69,7 @@ public sealed partial class OSNetPlan
     {
         private readonly BlockedDirectConv _conv;
         private readonly string _name;
+        private readonly string[] _names; // built once: a forward allocates no names
 
         public BlockedStemNode(ConvLayer layer, string name)
         {
@@ -77,21 +78,24 @@ public sealed partial class OSNetPlan
             var (w, b) = BatchNormFolding.Fold(conv.Weight.Data, conv.Bias?.Data, bn.RunningMean.Data, bn.RunningVar.Data, bn.Weight.Data, bn.Bias.Data, bn.Eps);
             _conv = new BlockedDirectConv(w, b, conv.OutChannels, conv.InChannels, conv.KernelSize, conv.Stride, conv.Padding);
             _name = name;
+            _names = [name + ".relu", name];
         }
 
-        public BlockedMap Run(PlanRun run, Tensor x)
+        /// <summary>The stem on images [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) of <paramref name="x"/>.</summary>
+        public BlockedMap Run(PlanRun run, Tensor x, int first, int count)
         {
-            int n = x.Size(0), h = x.Size(2), w = x.Size(3);
+            int h = x.Size(2), w = x.Size(3);
             if (_conv.Out(h) < 1 || _conv.Out(w) < 1)
             {
                 throw new ArgumentException($"{_name}: the image {x.ShapeString} is smaller than the stem's kernel");
             }
 
-            BlockedMap y = run.NextBlocked(n, _conv.OutChannels, _conv.Out(h), _conv.Out(w));
+            BlockedMap y = run.NextBlocked(count, _conv.OutChannels, _conv.Out(h), _conv.Out(w));
             double t = run.Start();
-            _conv.Forward(x.Data, n, h, w, y.Data, relu: true, run.Threads, run.Context.Padded(_conv.PaddedLength(n, h, w)));
-            run.Stop(t, _name, "stem conv + BN + ReLU", (long)y.N * y.H * y.W * y.C * _conv.Reduction, x.Length + y.Length);
-            run.Report([_name + ".relu", _name], y);
+            int image = 3 * h * w;
+            _conv.Forward(x.Data, count, h, w, y.Data, relu: true, run.Threads, run.Context.Padded(_conv.PaddedLength(count, h, w)), first * image);
+            run.Stop(t, _name, "stem conv + BN + ReLU", (long)y.N * y.H * y.W * y.C * _conv.Reduction, ((long)count * image) + y.Length);
+            run.Report(_names, y);
             return y;
         }
     }
@@ -149,7 +153,8 @@ public sealed partial class OSNetPlan
     {
         private readonly BlockedPointwiseWeights _pointwise;
         private readonly float[] _depthwise;
-        private readonly string _name;
+        private readonly string _name, _conv1Name, _conv2Name;
+        private readonly string[] _conv1Names, _names; // built once: a forward allocates no names
 
         public BlockedLightConvNode(LightConv3x3 light, string name)
         {
@@ -157,7 +162,8 @@ public sealed partial class OSNetPlan
             Conv2d dw = light.Conv2;
             var (w, b) = BatchNormFolding.Fold(dw.Weight.Data, dw.Bias?.Data, light.Bn.RunningMean.Data, light.Bn.RunningVar.Data, light.Bn.Weight.Data, light.Bn.Bias.Data, light.Bn.Eps);
             _depthwise = BlockedDepthwise.Pack(w, b, dw.OutChannels);
-            _name = name;
+            (_name, _conv1Name, _conv2Name) = (name, name + ".conv1", name + ".conv2");
+            (_conv1Names, _names) = ([_conv1Name], [name + ".relu", name]);
         }
 
         public override BlockedMap Run(PlanRun run, BlockedMap x) => RunInto(run, x, Role.StreamA);
@@ -173,13 +179,13 @@ public sealed partial class OSNetPlan
             BlockedMap p = run.Blocked(Role.Pointwise, x.N, c, x.H, x.W);
             double t = run.Start();
             BlockedPointwise.Forward(_pointwise, x.Data, x.N, x.H * x.W, p.Data, relu: false, residual: null, run.Threads);
-            run.Stop(t, _name + ".conv1", "LightConv 1x1", (long)p.N * p.H * p.W * c * x.C, x.Length + p.Length + ((long)c * x.C));
-            run.Report([_name + ".conv1"], p);
+            run.Stop(t, _conv1Name, "LightConv 1x1", (long)p.N * p.H * p.W * c * x.C, x.Length + p.Length + ((long)c * x.C));
+            run.Report(_conv1Names, p);
             BlockedMap y = run.Blocked(role, x.N, c, x.H, x.W);
             t = run.Start();
             BlockedDepthwise.Forward(_depthwise, p.Data, p.N, c, p.H, p.W, y.Data, relu: true, run.Threads);
-            run.Stop(t, _name + ".conv2", "LightConv depthwise 3x3 + BN + ReLU", (long)p.N * p.H * p.W * c * 9, p.Length + y.Length + (c * 10L));
-            run.Report([_name + ".relu", _name], y);
+            run.Stop(t, _conv2Name, "LightConv depthwise 3x3 + BN + ReLU", (long)p.N * p.H * p.W * c * 9, p.Length + y.Length + (c * 10L));
+            run.Report(_names, y);
             return y;
         }
     }
@@ -187,6 +193,8 @@ public sealed partial class OSNetPlan
     /// <summary>A Sequential of blocked nodes; its own output reported under its name.</summary>
     private sealed class BlockedSequenceNode(List<BlockedNode> children, string name) : BlockedNode
     {
+        private readonly string[] _names = [name];
+
         public override BlockedMap Run(PlanRun run, BlockedMap x)
         {
             foreach (BlockedNode child in children)
@@ -194,7 +202,7 @@ public sealed partial class OSNetPlan
                 x = child.Run(run, x);
             }
 
-            run.Report([name], x);
+            run.Report(_names, x);
             return x;
         }
     }
@@ -202,6 +210,8 @@ public sealed partial class OSNetPlan
     /// <summary>Max or average pooling (<see cref="BlockedPool"/>) into the next top-level map.</summary>
     private sealed class BlockedPoolNode(string name, int kernel, int stride, int padding, bool max) : BlockedNode
     {
+        private readonly string[] _names = [name];
+
         public override BlockedMap Run(PlanRun run, BlockedMap x)
         {
             BlockedMap y = run.NextBlocked(x.N, x.C, BlockedPool.Out(x.H, kernel, stride, padding), BlockedPool.Out(x.W, kernel, stride, padding));
@@ -216,7 +226,7 @@ public sealed partial class OSNetPlan
             }
 
             run.Stop(t, name, max ? "max pool" : "avg pool", 0, x.Length + y.Length);
-            run.Report([name], y);
+            run.Report(_names, y);
             return y;
         }
     }
@@ -260,7 +270,7 @@ public sealed partial class OSNetPlan
                     s = chain[i].RunInto(run, s, i % 2 == 0 ? Role.StreamA : Role.StreamB);
                 }
 
-                if (chain.Count > 1)
+                if (chain.Count > 1 && run.Capturing)
                 {
                     run.Report([streamName], s);
                 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Learn.Layers;
 using Learn.Models;
 using ConvGeometry = Learn.Ops.ConvGeometry;
@@ -72,6 +73,12 @@ public sealed partial class OSNetPlan
             }
         }
 
+        Batch = options.Batch != PlanBatch.Auto ? options.Batch : Layout == PlanLayout.Blocked ? PlanBatch.Images : PlanBatch.Whole;
+        if (Batch == PlanBatch.Images && Layout != PlanLayout.Blocked)
+        {
+            throw new NotSupportedException("running a batch image by image needs the blocked layout");
+        }
+
         _head = new FusedHead(model, names[model.GlobalAvgPool], names[model.Fc]);
         _fusions.Add($"{names[model.Fc]} = Linear + BatchNorm1d + ReLU (BatchNorm folded, ReLU in the store); {names[model.Fc]}.0, {names[model.Fc]}.1 not materialised");
     }
@@ -81,6 +88,9 @@ public sealed partial class OSNetPlan
 
     /// <summary>The layout the activations are kept in (<see cref="PlanOptions.Layout"/>, with Auto resolved).</summary>
     public PlanLayout Layout { get; }
+
+    /// <summary>How a batch of images runs (<see cref="PlanOptions.Batch"/>, with Auto resolved).</summary>
+    public PlanBatch Batch { get; }
 
     /// <summary>The fused groups, one line each: the module, what was fused, and the inner names not materialised.</summary>
     public IReadOnlyList<string> Fusions => _fusions;
@@ -154,18 +164,19 @@ public sealed partial class OSNetPlan
             throw new ArgumentException($"OSNet takes images [N, 3, H, W], got {x.ShapeString}");
         }
 
+        int n = x.Size(0);
+        if (Batch == PlanBatch.Images && n > 1 && head && sink is null && profile is null)
+        {
+            return RunImages(x);
+        }
+
         PlanContext context = _contexts.TryTake(out PlanContext? c) ? c : new PlanContext();
         try
         {
             var run = new PlanRun(context, Options.Threads, sink, profile);
             if (_blockedStem is not null)
             {
-                BlockedMap map = _blockedStem.Run(run, x);
-                foreach (BlockedNode node in _blockedFeatures)
-                {
-                    map = node.Run(run, map);
-                }
-
+                BlockedMap map = RunBlocked(run, x, 0, n);
                 return head ? _head.Run(run, map) : map.ToTensor();
             }
 
@@ -176,6 +187,85 @@ public sealed partial class OSNetPlan
             }
 
             return head ? _head.Run(run, y) : new Tensor(y.Shape, (float[])y.Data.Clone());
+        }
+        finally
+        {
+            _contexts.Add(context);
+        }
+    }
+
+    /// <summary>The blocked features of images [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) of <paramref name="x"/>.</summary>
+    private BlockedMap RunBlocked(PlanRun run, Tensor x, int first, int count)
+    {
+        BlockedMap map = _blockedStem!.Run(run, x, first, count);
+        foreach (BlockedNode node in _blockedFeatures)
+        {
+            map = node.Run(run, map);
+        }
+
+        return map;
+    }
+
+    /// <summary>
+    /// <see cref="PlanBatch.Images"/>: each thread takes the next image and runs it through the network alone, on one
+    /// thread with its own buffers, its feature written into its row of the output; the N mod threads images left
+    /// then run as one batch on every thread. Allocates per forward, not per image (one thread: only the output).
+    /// </summary>
+    private Tensor RunImages(Tensor x)
+    {
+        int n = x.Size(0), threads = Options.Threads, alone = n / threads * threads;
+        var y = Tensor.Zeros(n, _head.OutFeatures);
+        if (threads == 1)
+        {
+            RunImagesAlone(x, y, null, alone);
+        }
+        else
+        {
+            // One work item per thread; each takes images from the shared counter until none are left.
+            var next = new StrongBox<int>(0);
+            Parallelism.For(threads, threads, long.MaxValue, (plan: this, x, y, next, alone), static (a, start, end) =>
+            {
+                for (int i = start; i < end; i++)
+                {
+                    a.plan.RunImagesAlone(a.x, a.y, a.next, a.alone);
+                }
+            });
+        }
+
+        if (alone < n)
+        {
+            PlanContext context = _contexts.TryTake(out PlanContext? c) ? c : new PlanContext();
+            try
+            {
+                var run = new PlanRun(context, threads, null, null);
+                _head.RunInto(run, RunBlocked(run, x, alone, n - alone), y, alone);
+            }
+            finally
+            {
+                _contexts.Add(context);
+            }
+        }
+
+        return y;
+    }
+
+    /// <summary>Runs images below <paramref name="count"/> alone on this thread: all of them, or those it takes from <paramref name="next"/>.</summary>
+    private void RunImagesAlone(Tensor x, Tensor y, StrongBox<int>? next, int count)
+    {
+        PlanContext context = _contexts.TryTake(out PlanContext? c) ? c : new PlanContext();
+        try
+        {
+            var run = new PlanRun(context, 1, null, null);
+            for (int i = 0; i < count; i++)
+            {
+                int image = next is null ? i : Interlocked.Increment(ref next.Value) - 1;
+                if (image >= count)
+                {
+                    break;
+                }
+
+                _head.RunInto(run, RunBlocked(run, x, image, 1), y, image);
+            }
         }
         finally
         {
@@ -316,9 +406,12 @@ public sealed partial class OSNetPlan
 
         public void Report(IEnumerable<string> names, Tensor value)
         {
-            foreach (string name in names)
+            if (sink is not null) // enumerating an array as IEnumerable allocates its enumerator
             {
-                Report(name, value);
+                foreach (string name in names)
+                {
+                    Report(name, value);
+                }
             }
         }
     }
@@ -550,7 +643,8 @@ public sealed partial class OSNetPlan
     /// <summary>The head: global average pool, then the fc (Linear with its BatchNorm1d folded, ReLU) as vector dot products.</summary>
     private sealed class FusedHead
     {
-        private readonly string _poolName, _fcName;
+        private readonly string _poolName, _fcName, _stepName;
+        private readonly string[] _fcNames; // built once: a forward allocates no names
         private readonly int _in, _out;
         private readonly float[] _wT, _b; // the folded weight transposed to [in, out]: the fc runs as vector multiply-adds over outputs
 
@@ -558,6 +652,8 @@ public sealed partial class OSNetPlan
         {
             _poolName = poolName;
             _fcName = fcName;
+            _stepName = poolName + " + " + fcName;
+            _fcNames = [fcName + ".2", fcName];
             if (model.Fc is not { Count: 3 } || model.Fc[0] is not Linear linear || model.Fc[1] is not BatchNorm1d bn || model.Fc[2] is not ReLU)
             {
                 throw new NotSupportedException($"the OSNet plan expects fc = Linear, BatchNorm1d, ReLU");
@@ -590,8 +686,19 @@ public sealed partial class OSNetPlan
             return Fc(run, pooled, t, x.Length);
         }
 
+        /// <summary>The features' length.</summary>
+        public int OutFeatures => _out;
+
         /// <summary>The same on a blocked map: the channel means straight from the blocks.</summary>
         public Tensor Run(PlanRun run, BlockedMap x)
+        {
+            var y = Tensor.Zeros(x.N, _out);
+            RunInto(run, x, y, 0);
+            return y;
+        }
+
+        /// <summary>The features of <paramref name="x"/>'s images into rows <paramref name="row"/>.. of <paramref name="y"/> [N, out].</summary>
+        public void RunInto(PlanRun run, BlockedMap x, Tensor y, int row)
         {
             if (x.C != _in)
             {
@@ -601,22 +708,27 @@ public sealed partial class OSNetPlan
             Tensor pooled = run.Context.Tensor4(Role.Gated, x.N, _in, 1, 1);
             double t = run.Start();
             BlockedPool.ChannelMeans(x.Data, x.N, x.C, x.H, x.W, pooled.Data, run.Threads);
-            return Fc(run, pooled, t, x.Length);
+            Fc(run, pooled, t, x.Length, y, row);
         }
 
         private Tensor Fc(PlanRun run, Tensor pooled, double t, long inputLength)
         {
+            var y = Tensor.Zeros(pooled.Size(0), _out);
+            Fc(run, pooled, t, inputLength, y, 0);
+            return y;
+        }
+
+        private void Fc(PlanRun run, Tensor pooled, double t, long inputLength, Tensor y, int row)
+        {
             int n = pooled.Size(0);
             run.Report(_poolName, pooled);
-            var y = Tensor.Zeros(n, _out);
             for (int s = 0; s < n; s++)
             {
-                LinearRelu(pooled.Data.AsSpan(s * _in, _in), y.Data.AsSpan(s * _out, _out));
+                LinearRelu(pooled.Data.AsSpan(s * _in, _in), y.Data.AsSpan((row + s) * _out, _out));
             }
 
-            run.Stop(t, _poolName + " + " + _fcName, "head", (long)n * _in * _out, inputLength + _wT.Length);
-            run.Report([_fcName + ".2", _fcName], y);
-            return y;
+            run.Stop(t, _stepName, "head", (long)n * _in * _out, inputLength + _wT.Length);
+            run.Report(_fcNames, y);
         }
 
         /// <summary>y = relu(b + W v): y starts as b and takes v[k] times row k of W^T, a vector of outputs at a time.</summary>

@@ -18,6 +18,27 @@ public sealed record PlanOptions
 
     /// <summary>The memory layout of the activations between steps (default: <see cref="PlanLayout.Auto"/>).</summary>
     public PlanLayout Layout { get; init; } = PlanLayout.Auto;
+
+    /// <summary>How a forward of more than one image runs its batch (default: <see cref="PlanBatch.Auto"/>).</summary>
+    public PlanBatch Batch { get; init; } = PlanBatch.Auto;
+}
+
+/// <summary>How a plan runs a batch of more than one image. The features are the same bits either way.</summary>
+public enum PlanBatch
+{
+    /// <summary><see cref="Images"/> in the blocked layout, <see cref="Whole"/> in NCHW.</summary>
+    Auto,
+
+    /// <summary>Each step over the whole batch, every thread on each step.</summary>
+    Whole,
+
+    /// <summary>
+    /// Image by image, each through the whole network on one thread, the threads on different images: an image's
+    /// activations stay in its core's L2 cache from step to step, where a whole batch's maps do not fit and every step
+    /// streams them from memory. The images left over (N mod threads) run as one batch on every thread. Needs the
+    /// blocked layout; activation capture and <see cref="OSNetPlan.Profile"/> run whole batches.
+    /// </summary>
+    Images,
 }
 
 /// <summary>The layout a plan keeps its activations in between steps.</summary>

@@ -255,6 +255,39 @@ public class OSNetFastTests
         Assert.That(refused!.Message, Does.Contain("InstanceNorm"));
     }
 
+    /// <summary>
+    /// Image by image (each image alone on one thread, the leftover N mod threads as one batch) gives the bits of the
+    /// whole batch: every kernel computes an image's outputs with the same chain of operations in either case.
+    /// </summary>
+    [TestCase(1)]
+    [TestCase(2)]
+    [TestCase(3)]
+    public void Image_by_image_gives_the_bits_of_the_whole_batch(int threads)
+    {
+        OSNet model = Build("osnet_x0_25");
+        OSNetPlan whole = OSNetPlan.Fuse(model, new PlanOptions { Threads = threads, Layout = PlanLayout.Blocked, Batch = PlanBatch.Whole });
+        OSNetPlan images = OSNetPlan.Fuse(model, new PlanOptions { Threads = threads, Layout = PlanLayout.Blocked, Batch = PlanBatch.Images });
+        Assert.That((whole.Batch, images.Batch), Is.EqualTo((PlanBatch.Whole, PlanBatch.Images)));
+        for (int n = 1; n <= 5; n++)
+        {
+            Tensor x = Tensor.Random(70 + n, n, 3, 64, 32);
+            Tensor expected = whole.Forward(x);
+            Assert.That(images.Forward(x).Data, Is.EqualTo(expected.Data), $"batch {n} at {threads} threads");
+            Tensor one = images.Forward(new Tensor([1, 3, 64, 32], x.Data[^(3 * 64 * 32)..]));
+            Assert.That(one.Data, Is.EqualTo(expected.Data[^512..]), $"the last image of batch {n} alone");
+        }
+    }
+
+    [Test]
+    public void Auto_runs_batches_image_by_image_in_the_blocked_layout_only()
+    {
+        Assert.That(OSNetPlan.Fuse(Build("osnet_x0_25"), new PlanOptions { Layout = PlanLayout.Blocked }).Batch, Is.EqualTo(PlanBatch.Images));
+        Assert.That(OSNetPlan.Fuse(Build("osnet_x0_25"), new PlanOptions { Layout = PlanLayout.Nchw }).Batch, Is.EqualTo(PlanBatch.Whole));
+        var refused = Assert.Throws<NotSupportedException>(() =>
+            OSNetPlan.Fuse(Build("osnet_x0_25"), new PlanOptions { Layout = PlanLayout.Nchw, Batch = PlanBatch.Images }));
+        Assert.That(refused!.Message, Does.Contain("blocked layout"));
+    }
+
     [TestCaseSource(nameof(Layouts))]
     public void Plan_reports_every_materialised_module_under_the_reference_names(PlanLayout layout)
     {
@@ -322,6 +355,12 @@ public class OSNetFastTests
         long a1 = Allocated(small), a4 = Allocated(large);
         TestContext.Out.WriteLine($"allocated per forward: batch 1 at 128x64 {a1} B, batch 4 at 256x128 {a4} B");
         Assert.That(a4 - a1, Is.LessThanOrEqualTo((4 - 1) * 512 * sizeof(float)), $"only the output grows (batch 1 at 128x64 allocated {a1} B, batch 4 at 256x128 {a4} B)");
+        if (layout == PlanLayout.Blocked)
+        {
+            // Its kernels pass their inputs to static lambdas (no closure per call) and its names are built once: on one
+            // thread a forward allocates its output and a few small objects, under 512 B besides the output's floats.
+            Assert.That(a1, Is.LessThanOrEqualTo((512 * sizeof(float)) + 512), "a blocked forward allocates little besides its output");
+        }
     }
 
     [TestCaseSource(nameof(Layouts))]

@@ -42,9 +42,8 @@ public static class Parallelism
     /// </summary>
     internal static void For(int threads, int count, long totalMacs, Action<int, int> body)
     {
-        threads = threads <= 0 ? s_threads : threads;
-        int t = Math.Min(Math.Min(threads, count), s_pools.Length - 1);
-        if (t <= 1 || totalMacs < SerialBelowMacs)
+        int t = Workers(threads, count, totalMacs);
+        if (t <= 1)
         {
             body(0, count);
             return;
@@ -62,5 +61,35 @@ public static class Parallelism
         }
 
         pool.For(count, body);
+    }
+
+    /// <summary>
+    /// The same with the body's inputs passed as <paramref name="state"/> to a body that captures nothing (a
+    /// <c>static</c> lambda, whose delegate the compiler caches): a call that runs on the calling thread then
+    /// allocates nothing, where a capturing lambda allocates its closure on every call. A steady-state forward of the
+    /// blocked OSNet plan at one thread allocates nothing that way.
+    /// </summary>
+    internal static void For<TState>(int threads, int count, long totalMacs, TState state, Action<TState, int, int> body)
+    {
+        if (Workers(threads, count, totalMacs) <= 1)
+        {
+            body(state, 0, count);
+            return;
+        }
+
+        ForSplit(threads, count, totalMacs, state, body);
+    }
+
+    // Apart from For<TState>: a lambda's closure is allocated on entry to the method that declares it, so in For<TState>
+    // it would be allocated on the serial path too.
+    private static void ForSplit<TState>(int threads, int count, long totalMacs, TState state, Action<TState, int, int> body) =>
+        For(threads, count, totalMacs, (start, end) => body(state, start, end));
+
+    /// <summary>The threads a call of <see cref="For"/> runs on: 1 when the job is too small to split.</summary>
+    private static int Workers(int threads, int count, long totalMacs)
+    {
+        threads = threads <= 0 ? s_threads : threads;
+        int t = Math.Min(Math.Min(threads, count), s_pools.Length - 1);
+        return totalMacs < SerialBelowMacs ? 1 : t;
     }
 }

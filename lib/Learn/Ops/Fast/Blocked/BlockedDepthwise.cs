@@ -71,12 +71,12 @@ internal static unsafe class BlockedDepthwise
         }
 
         // Items are (plane, output row): planes alone are too few to split the small late-stage maps.
-        Parallelism.For(threads, planes * h, length * 9, (start, end) =>
+        Parallelism.For(threads, planes * h, length * 9, (packed, x, y, cb, h, w, relu), static (a, start, end) =>
         {
-            float[] zeros = ZeroRow(w * B);
-            fixed (float* pw = packed, px = x, py = y, pz = zeros)
+            float[] zeros = ZeroRow(a.w * B);
+            fixed (float* pw = a.packed, px = a.x, py = a.y, pz = zeros)
             {
-                Rows(pw, px, py, pz, cb, h, w, relu, start, end);
+                Rows(pw, px, py, pz, a.cb, a.h, a.w, a.relu, start, end);
             }
         });
     }

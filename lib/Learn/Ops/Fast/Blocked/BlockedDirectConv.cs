@@ -77,11 +77,12 @@ internal sealed unsafe class BlockedDirectConv
     /// y (blocked, [n, C_out, OH, OW]) = act(conv(x) + b) for x [n, C_in, h, w] in NCHW. The padded copy of x goes to
     /// <paramref name="padded"/> (at least <see cref="PaddedLength"/>) when given, as a plan's context gives it so a
     /// steady-state forward allocates nothing; otherwise it is rented from the shared pool, which may allocate.
+    /// The input starts at <paramref name="xOffset"/> in <paramref name="x"/> (a plan's image of a larger batch).
     /// </summary>
-    public void Forward(float[] x, int n, int h, int w, float[] y, bool relu, int threads, float[]? padded = null)
+    public void Forward(float[] x, int n, int h, int w, float[] y, bool relu, int threads, float[]? padded = null, int xOffset = 0)
     {
         int oh = Out(h), ow = Out(w);
-        if (x.Length < n * _inChannels * h * w || y.Length < BlockedLayout.Length(n, _outChannels, oh, ow) || oh < 1 || ow < 1
+        if (xOffset < 0 || x.Length - xOffset < n * _inChannels * h * w || y.Length < BlockedLayout.Length(n, _outChannels, oh, ow) || oh < 1 || ow < 1
             || padded?.Length < PaddedLength(n, h, w))
         {
             throw new ArgumentException($"direct conv: x needs [{n}, {_inChannels}, {h}, {w}], y {BlockedLayout.Length(n, _outChannels, oh, ow)} floats and the padded copy {PaddedLength(n, h, w)}");
@@ -93,37 +94,39 @@ internal sealed unsafe class BlockedDirectConv
         padded ??= ArrayPool<float>.Shared.Rent(PaddedLength(n, h, w));
         try
         {
-            Parallelism.For(threads, n * _inChannels, (long)n * _inChannels * h * w, (start, end) =>
-            {
-                for (int plane = start; plane < end; plane++)
+            // Static lambdas with their inputs as state: a call on one thread allocates nothing (Parallelism.For<TState>).
+            Parallelism.For(threads, n * _inChannels, (long)n * _inChannels * h * w, (x, xOffset, padded, planeLength, pw, h, w, _padding),
+                static (a, start, end) =>
                 {
-                    Span<float> dst = padded.AsSpan(plane * planeLength, planeLength);
-                    dst[..(_padding * pw)].Clear();
-                    dst[((h + _padding) * pw)..].Clear();
-                    for (int r = 0; r < h; r++)
+                    for (int plane = start; plane < end; plane++)
                     {
-                        Span<float> row = dst.Slice((r + _padding) * pw, pw);
-                        row[.._padding].Clear();
-                        x.AsSpan(((plane * h) + r) * w, w).CopyTo(row[_padding..]);
-                        row[(_padding + w)..].Clear();
+                        Span<float> dst = a.padded.AsSpan(plane * a.planeLength, a.planeLength);
+                        dst[..(a._padding * a.pw)].Clear();
+                        dst[((a.h + a._padding) * a.pw)..].Clear();
+                        for (int r = 0; r < a.h; r++)
+                        {
+                            Span<float> row = dst.Slice((r + a._padding) * a.pw, a.pw);
+                            row[..a._padding].Clear();
+                            a.x.AsSpan(a.xOffset + (((plane * a.h) + r) * a.w), a.w).CopyTo(row[a._padding..]);
+                            row[(a._padding + a.w)..].Clear();
+                        }
                     }
-                }
-            });
+                });
 
             long macs = (long)n * oh * ow * _outChannels * _inChannels * _kernel * _kernel;
-            Parallelism.For(threads, n * oh, macs, (start, end) =>
+            Parallelism.For(threads, n * oh, macs, (conv: this, padded, ph, pw, oh, ow, y, relu), static (a, start, end) =>
             {
                 // The stride as a type, so the 12 broadcast offsets of strides 1 and 2 are constants in the kernel.
-                switch (_stride)
+                switch (a.conv._stride)
                 {
                     case 1:
-                        Rows<StrideOne>(padded, ph, pw, oh, ow, y, relu, start, end);
+                        a.conv.Rows<StrideOne>(a.padded, a.ph, a.pw, a.oh, a.ow, a.y, a.relu, start, end);
                         break;
                     case 2:
-                        Rows<StrideTwo>(padded, ph, pw, oh, ow, y, relu, start, end);
+                        a.conv.Rows<StrideTwo>(a.padded, a.ph, a.pw, a.oh, a.ow, a.y, a.relu, start, end);
                         break;
                     default:
-                        Rows<AnyStride>(padded, ph, pw, oh, ow, y, relu, start, end);
+                        a.conv.Rows<AnyStride>(a.padded, a.ph, a.pw, a.oh, a.ow, a.y, a.relu, start, end);
                         break;
                 }
             });

@@ -31,22 +31,22 @@ internal static unsafe class BlockedGate
             return;
         }
 
-        Parallelism.For(threads, planes, length * FastElementwise.ElementCost, (start, end) =>
+        Parallelism.For(threads, planes, length * FastElementwise.ElementCost, (x, g, sum, c, cb, hw, first), static (a, start, end) =>
         {
-            fixed (float* px = x, pg = g, ps = sum)
+            fixed (float* px = a.x, pg = a.g, ps = a.sum)
             {
                 for (int plane = start; plane < end; plane++)
                 {
-                    int img = plane / cb, block = plane % cb;
-                    Vector512<float> gate = Lanes(pg + (img * c) + (block * B), Math.Min(B, c - (block * B)));
-                    long origin = (long)plane * hw * B;
-                    if (first)
+                    int img = plane / a.cb, block = plane % a.cb;
+                    Vector512<float> gate = Lanes(pg + (img * a.c) + (block * B), Math.Min(B, a.c - (block * B)));
+                    long origin = (long)plane * a.hw * B;
+                    if (a.first)
                     {
-                        Product(px + origin, gate, ps + origin, hw);
+                        Product(px + origin, gate, ps + origin, a.hw);
                     }
                     else
                     {
-                        AddProduct(px + origin, gate, ps + origin, hw);
+                        AddProduct(px + origin, gate, ps + origin, a.hw);
                     }
                 }
             }

@@ -133,8 +133,8 @@ internal static unsafe class BlockedPointwise
         }
 
         long macs = (long)batch * positions * kb * mb * Block * Block;
-        Parallelism.For(threads, batch * bands * groups, macs, (start, end) =>
-            Items(start, end, w, x, positions, kb, mb, band, bands, groups, y, relu, residual));
+        Parallelism.For(threads, batch * bands * groups, macs, (w, x, positions, kb, mb, band, bands, groups, y, relu, residual), static (a, start, end) =>
+            Items(start, end, a.w, a.x, a.positions, a.kb, a.mb, a.band, a.bands, a.groups, a.y, a.relu, a.residual));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

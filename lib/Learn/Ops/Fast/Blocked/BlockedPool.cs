@@ -25,13 +25,14 @@ internal static unsafe class BlockedPool
     {
         int oh = Out(h, kernel, stride, padding), ow = Out(w, kernel, stride, padding), planes = n * BlockedLayout.Blocks(c);
         Check(x, y, n, c, h, w, oh, ow, kernel, stride, padding);
-        Parallelism.For(threads, planes * oh, (long)planes * oh * ow * kernel * kernel * BlockedLayout.Block, (start, end) =>
-        {
-            fixed (float* px = x, py = y)
+        Parallelism.For(threads, planes * oh, (long)planes * oh * ow * kernel * kernel * BlockedLayout.Block,
+            (x, y, h, w, oh, ow, kernel, stride, padding), static (a, start, end) =>
             {
-                MaxRows(px, py, h, w, oh, ow, kernel, stride, padding, start, end);
-            }
-        });
+                fixed (float* px = a.x, py = a.y)
+                {
+                    MaxRows(px, py, a.h, a.w, a.oh, a.ow, a.kernel, a.stride, a.padding, start, end);
+                }
+            });
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -69,13 +70,14 @@ internal static unsafe class BlockedPool
     {
         int oh = Out(h, kernel, stride, 0), ow = Out(w, kernel, stride, 0), planes = n * BlockedLayout.Blocks(c);
         Check(x, y, n, c, h, w, oh, ow, kernel, stride, 0);
-        Parallelism.For(threads, planes * oh, (long)planes * oh * ow * kernel * kernel * BlockedLayout.Block, (start, end) =>
-        {
-            fixed (float* px = x, py = y)
+        Parallelism.For(threads, planes * oh, (long)planes * oh * ow * kernel * kernel * BlockedLayout.Block,
+            (x, y, h, w, oh, ow, kernel, stride), static (a, start, end) =>
             {
-                AvgRows(px, py, h, w, oh, ow, kernel, stride, start, end);
-            }
-        });
+                fixed (float* px = a.x, py = a.y)
+                {
+                    AvgRows(px, py, a.h, a.w, a.oh, a.ow, a.kernel, a.stride, start, end);
+                }
+            });
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -128,18 +130,18 @@ internal static unsafe class BlockedPool
             return;
         }
 
-        Parallelism.For(threads, planes, length * FastElementwise.ElementCost, (start, end) =>
+        Parallelism.For(threads, planes, length * FastElementwise.ElementCost, (x, means, c, cb, hw), static (a, start, end) =>
         {
             float* lanes = stackalloc float[B];
-            fixed (float* px = x)
+            fixed (float* px = a.x)
             {
                 for (int plane = start; plane < end; plane++)
                 {
-                    (Sum(px + (plane * (long)hw * B), hw) / Vector512.Create((float)hw)).Store(lanes);
-                    int img = plane / cb, block = plane % cb, first = (img * c) + (block * B);
-                    for (int lane = 0; lane < Math.Min(B, c - (block * B)); lane++)
+                    (Sum(px + (plane * (long)a.hw * B), a.hw) / Vector512.Create((float)a.hw)).Store(lanes);
+                    int img = plane / a.cb, block = plane % a.cb, first = (img * a.c) + (block * B);
+                    for (int lane = 0; lane < Math.Min(B, a.c - (block * B)); lane++)
                     {
-                        means[first + lane] = lanes[lane];
+                        a.means[first + lane] = lanes[lane];
                     }
                 }
             }
