@@ -8,12 +8,14 @@ namespace Learn.Bench;
 /// One kernel change measured against the code before it in the same process (<c>--quick --only osnet-ab</c>):
 /// the plan with <see cref="Experiment.Before"/> off (after) and on (before), and ONNX Runtime, interleaved rounds
 /// with the order rotating, one thread, thread CPU time; medians of the per-round ratios. With <c>--layouts</c> the
-/// two plans are instead the blocked layout (after) and NCHW (before), both on the current code.
+/// two plans are instead the blocked layout (after) and NCHW (before), both on the current code; with
+/// <c>--batch-modes</c> a batch run image by image (after) and as a whole (before).
 /// </summary>
 internal static class AbBench
 {
-    public static void Run(TextWriter output, string variants, int[] batches, int rounds, bool layouts = false)
+    public static void Run(TextWriter output, string variants, int[] batches, int rounds, bool layouts = false, bool batchModes = false)
     {
+        bool experiment = !layouts && !batchModes; // the switch is flipped only when comparing against the code before
         var inv = CultureInfo.InvariantCulture;
         output.WriteLine($"load average {File.ReadAllText("/proc/loadavg").Trim()}; 1 thread, thread CPU time, {rounds} rounds");
         output.WriteLine();
@@ -25,14 +27,15 @@ internal static class AbBench
             foreach (int batch in batches)
             {
                 // Two plans: "before" fused with the switch on (a change to packing shows), both run with it set.
-                Experiment.Before = !layouts;
-                using IConvPeer before = c.Create(Peers.Fast, 1, batch, layouts ? PlanLayout.Nchw : PlanLayout.Auto);
+                Experiment.Before = experiment;
+                using IConvPeer before = c.Create(Peers.Fast, 1, batch, layouts ? PlanLayout.Nchw : PlanLayout.Auto, batchModes ? PlanBatch.Whole : PlanBatch.Auto);
                 Experiment.Before = false;
-                using IConvPeer fast = c.Create(Peers.Fast, 1, batch, layouts ? PlanLayout.Blocked : PlanLayout.Auto), onnx = c.Create(Peers.Onnx, 1, batch);
+                using IConvPeer fast = c.Create(Peers.Fast, 1, batch, layouts ? PlanLayout.Blocked : PlanLayout.Auto, batchModes ? PlanBatch.Images : PlanBatch.Auto),
+                    onnx = c.Create(Peers.Onnx, 1, batch);
                 Action[] runs =
                 [
                     () => { Experiment.Before = false; fast.Run(); },
-                    () => { Experiment.Before = !layouts; before.Run(); },
+                    () => { Experiment.Before = experiment; before.Run(); },
                     onnx.Run,
                 ];
                 foreach (Action run in runs)

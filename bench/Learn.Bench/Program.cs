@@ -7,8 +7,9 @@ using Learn.Bench;
 // Learn.Bench --quick [--only TEXT|osnet] [--threads 1,2] [--cpu-time]   the Stopwatch table, under a minute
 // Learn.Bench --quick --only osnet-profile [--threads 1]   only the per-layer table of the OSNet plan
 // Learn.Bench --quick --only ort-profile   ONNX Runtime's own per-node profile of the OSNet forward (1 thread)
-// Learn.Bench --quick --only osnet-ab [--variant x1_0] [--batches 1] [--layouts]   a kernel change (Experiment.Before) against
-//     the code before it; with --layouts the blocked plan against the NCHW one
+// Learn.Bench --quick --only osnet-ab [--variant x1_0] [--batches 1] [--layouts | --batch-modes]   a kernel change (Experiment.Before) against
+//     the code before it; with --layouts the blocked plan against the NCHW one; with --batch-modes (and --batches 8) a batch
+//     run image by image against the whole batch at once
 // Learn.Bench --quick --only blocked-pointwise   the blocked (NCHW16c) 1x1 conv vs the NCHW one, hot and cold, 1 thread
 // Learn.Bench --quick --only stride   the stage-1 1x1 convs at 64x32 vs a 65x32 map (power-of-two row strides)
 // Learn.Bench --quick --only stem   the blocked stem conv against the NCHW fast conv and ONNX Runtime
@@ -48,7 +49,7 @@ if (args.Contains("--quick"))
     if (only == "osnet-ab")
     {
         AbBench.Run(Console.Out, Option("--variant") ?? "", Option("--batches")?.Split(',').Select(int.Parse).ToArray() ?? [1],
-            int.Parse(Option("--rounds") ?? "21", System.Globalization.CultureInfo.InvariantCulture), layouts: args.Contains("--layouts"));
+            int.Parse(Option("--rounds") ?? "21", System.Globalization.CultureInfo.InvariantCulture), layouts: args.Contains("--layouts"), batchModes: args.Contains("--batch-modes"));
         return 0;
     }
 

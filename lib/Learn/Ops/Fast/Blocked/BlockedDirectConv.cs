@@ -95,21 +95,25 @@ internal sealed unsafe class BlockedDirectConv
         try
         {
             // Static lambdas with their inputs as state: a call on one thread allocates nothing (Parallelism.For<TState>).
-            Parallelism.For(threads, n * _inChannels, (long)n * _inChannels * h * w, (x, xOffset, padded, planeLength, pw, h, w, _padding),
+            // Items are padded rows, priced like elementwise work so that with several threads the copy is split too:
+            // a worker asleep since the last call wakes while this copy runs, not while the convolution waits for it.
+            Parallelism.For(threads, n * _inChannels * ph, (long)n * _inChannels * planeLength * FastElementwise.ElementCost,
+                (x, xOffset, padded, ph, pw, h, w, _padding),
                 static (a, start, end) =>
                 {
-                    for (int plane = start; plane < end; plane++)
+                    for (int item = start; item < end; item++)
                     {
-                        Span<float> dst = a.padded.AsSpan(plane * a.planeLength, a.planeLength);
-                        dst[..(a._padding * a.pw)].Clear();
-                        dst[((a.h + a._padding) * a.pw)..].Clear();
-                        for (int r = 0; r < a.h; r++)
+                        int plane = item / a.ph, r = (item % a.ph) - a._padding;
+                        Span<float> row = a.padded.AsSpan(item * a.pw, a.pw);
+                        if (r < 0 || r >= a.h)
                         {
-                            Span<float> row = dst.Slice((r + a._padding) * a.pw, a.pw);
-                            row[..a._padding].Clear();
-                            a.x.AsSpan(a.xOffset + (((plane * a.h) + r) * a.w), a.w).CopyTo(row[a._padding..]);
-                            row[(a._padding + a.w)..].Clear();
+                            row.Clear();
+                            continue;
                         }
+
+                        row[..a._padding].Clear();
+                        a.x.AsSpan(a.xOffset + (((plane * a.h) + r) * a.w), a.w).CopyTo(row[a._padding..]);
+                        row[(a._padding + a.w)..].Clear();
                     }
                 });
 
