@@ -214,7 +214,8 @@ public sealed partial class OSNetPlan
 
         public override BlockedMap Run(PlanRun run, BlockedMap x)
         {
-            BlockedMap y = run.NextBlocked(x.N, x.C, BlockedPool.Out(x.H, kernel, stride, padding), BlockedPool.Out(x.W, kernel, stride, padding));
+            var (oh, ow) = Pooled(name, x.N, x.C, x.H, x.W, kernel, stride, padding);
+            BlockedMap y = run.NextBlocked(x.N, x.C, oh, ow);
             double t = run.Start();
             if (max)
             {

@@ -219,7 +219,7 @@ public sealed partial class OSNetPlan
         {
             RunImagesAlone(x, y, null, alone);
         }
-        else
+        else if (alone > 0)
         {
             // One work item per thread; each takes images from the shared counter until none are left.
             var next = new StrongBox<int>(0);
@@ -434,7 +434,17 @@ public sealed partial class OSNetPlan
         }
     }
 
-    private static int Out(int size, int kernel, int stride, int padding) => ((size + (2 * padding) - kernel) / stride) + 1;
+    /// <summary>The pooled size [oh, ow] of a map (either layout), or the reference's kind of error when the window does not fit it.</summary>
+    private static (int H, int W) Pooled(string name, int n, int c, int h, int w, int kernel, int stride, int padding)
+    {
+        int oh = BlockedPool.Out(h, kernel, stride, padding), ow = BlockedPool.Out(w, kernel, stride, padding);
+        if (oh < 1 || ow < 1)
+        {
+            throw new ArgumentException($"{name}: the map [{n}, {c}, {h}, {w}] is smaller than the {kernel}x{kernel} pooling window (the image is too small)");
+        }
+
+        return (oh, ow);
+    }
 
     private static Tensor Output(PlanRun run, FusedConv conv, Tensor x, int role)
     {
@@ -528,7 +538,8 @@ public sealed partial class OSNetPlan
     {
         public override Tensor Run(PlanRun run, Tensor x)
         {
-            Tensor y = run.Next(x.Size(0), x.Size(1), Out(x.Size(2), kernel, stride, padding), Out(x.Size(3), kernel, stride, padding));
+            var (oh, ow) = Pooled(name, x.Size(0), x.Size(1), x.Size(2), x.Size(3), kernel, stride, padding);
+            Tensor y = run.Next(x.Size(0), x.Size(1), oh, ow);
             double t = run.Start();
             if (max)
             {

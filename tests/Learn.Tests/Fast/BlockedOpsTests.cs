@@ -258,6 +258,25 @@ public class BlockedOpsTests
         }
     }
 
+    /// <summary>
+    /// A window larger than the padded map has no output (floor division, as PyTorch's output size): the pools refuse
+    /// it instead of reading past the map, where truncating division gave one output row and column.
+    /// </summary>
+    [TestCase(1, 2, 2, 0)]
+    [TestCase(2, 3, 2, 0)]
+    [TestCase(1, 5, 1, 1)]
+    public void A_window_that_does_not_fit_the_map_is_refused(int size, int kernel, int stride, int padding)
+    {
+        Assert.That(BlockedPool.Out(size, kernel, stride, padding), Is.EqualTo(0));
+        var x = new float[BlockedLayout.Length(1, 16, size, size)];
+        var y = new float[BlockedLayout.Length(1, 16, 1, 1)];
+        Assert.Throws<ArgumentException>(() => BlockedPool.MaxPool(x, 1, 16, size, size, kernel, stride, padding, y, 1));
+        if (padding == 0)
+        {
+            Assert.Throws<ArgumentException>(() => BlockedPool.AvgPool(x, 1, 16, size, size, kernel, stride, y, 1));
+        }
+    }
+
     [Test]
     public void Every_kernel_gives_the_same_bits_on_1_2_and_3_threads()
     {

@@ -278,6 +278,23 @@ public class OSNetFastTests
         }
     }
 
+    /// <summary>An image too small for a pooling window fails with the module's name, as the reference fails, in both layouts.</summary>
+    [TestCaseSource(nameof(Layouts))]
+    public void An_image_too_small_for_a_pooling_window_is_refused_naming_the_module(PlanLayout layout)
+    {
+        OSNet model = Build("osnet_x0_25");
+        OSNetPlan plan = OSNetPlan.Fuse(model, new PlanOptions { Threads = 2, Layout = layout });
+        foreach (int size in new[] { 1, 8 })
+        {
+            Tensor x = Tensor.Random(size, 2, 3, size, size);
+            Assert.Throws<ArgumentException>(() => model.Forward(x), "the reference refuses it");
+            var refused = Assert.Throws<ArgumentException>(() => plan.Forward(x));
+            Assert.That(refused!.Message, Does.Match(@"^conv[23]\.2\.1: the map .* is smaller than the 2x2 pooling window"), "names the transition pool");
+        }
+
+        Assert.That(plan.Forward(Tensor.Random(3, 2, 3, 16, 16)).Shape, Is.EqualTo(new[] { 2, 512 }), "16x16 is large enough");
+    }
+
     [Test]
     public void Auto_runs_batches_image_by_image_in_the_blocked_layout_only()
     {

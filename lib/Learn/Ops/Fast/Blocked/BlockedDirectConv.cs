@@ -63,8 +63,8 @@ internal sealed unsafe class BlockedDirectConv
     /// <summary>K = C_in * k * k, the products summed into each output.</summary>
     public int Reduction => _inChannels * _kernel * _kernel;
 
-    /// <summary>The output size along an axis of <paramref name="size"/> inputs.</summary>
-    public int Out(int size) => ((size + (2 * _padding) - _kernel) / _stride) + 1;
+    /// <summary>The output size along an axis of <paramref name="size"/> inputs; 0 when the kernel does not fit the padded input.</summary>
+    public int Out(int size) => size + (2 * _padding) < _kernel ? 0 : ((size + (2 * _padding) - _kernel) / _stride) + 1;
 
     /// <summary>The floats of the zero-padded copy of an input [n, C_in, h, w] that <see cref="Forward"/> reads.</summary>
     public int PaddedLength(int n, int h, int w)

@@ -14,8 +14,15 @@ namespace Learn.Ops.Fast.Blocked;
 /// </remarks>
 internal static unsafe class BlockedPool
 {
-    /// <summary>Output size of a pooling window: floor((size + 2*padding - kernel) / stride) + 1.</summary>
-    public static int Out(int size, int kernel, int stride, int padding) => ((size + (2 * padding) - kernel) / stride) + 1;
+    /// <summary>
+    /// Output size of a pooling window: floor((size + 2*padding - kernel) / stride) + 1, and 0 when the window does not
+    /// fit the padded map (C#'s division truncates toward zero, which would give 1 there and a window read past the map).
+    /// </summary>
+    public static int Out(int size, int kernel, int stride, int padding)
+    {
+        int span = size + (2 * padding) - kernel;
+        return span < 0 ? 0 : (span / stride) + 1;
+    }
 
     /// <summary>
     /// Max pooling, square window <paramref name="kernel"/>, <paramref name="stride"/>, implicit -inf
