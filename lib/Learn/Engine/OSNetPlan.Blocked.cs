@@ -92,7 +92,7 @@ public sealed partial class OSNetPlan
 
             BlockedMap y = run.NextBlocked(count, _conv.OutChannels, _conv.Out(h), _conv.Out(w));
             double t = run.Start();
-            int image = 3 * h * w;
+            int image = x.Size(1) * h * w;
             _conv.Forward(x.Data, count, h, w, y.Data, relu: true, run.Threads, run.Context.Padded(_conv.PaddedLength(count, h, w)), first * image);
             run.Stop(t, _name, "stem conv + BN + ReLU", (long)y.N * y.H * y.W * y.C * _conv.Reduction, ((long)count * image) + y.Length);
             run.Report(_names, y);

@@ -170,7 +170,7 @@ public sealed partial class OSNetPlan
             return RunImages(x);
         }
 
-        PlanContext context = _contexts.TryTake(out PlanContext? c) ? c : new PlanContext();
+        PlanContext context = RentContext();
         try
         {
             var run = new PlanRun(context, Options.Threads, sink, profile);
@@ -193,6 +193,9 @@ public sealed partial class OSNetPlan
             _contexts.Add(context);
         }
     }
+
+    /// <summary>A buffer set from the plan's pool, or a new one; give it back with <c>_contexts.Add</c>.</summary>
+    private PlanContext RentContext() => _contexts.TryTake(out PlanContext? context) ? context : new PlanContext();
 
     /// <summary>The blocked features of images [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) of <paramref name="x"/>.</summary>
     private BlockedMap RunBlocked(PlanRun run, Tensor x, int first, int count)
@@ -234,7 +237,7 @@ public sealed partial class OSNetPlan
 
         if (alone < n)
         {
-            PlanContext context = _contexts.TryTake(out PlanContext? c) ? c : new PlanContext();
+            PlanContext context = RentContext();
             try
             {
                 var run = new PlanRun(context, threads, null, null);
@@ -252,7 +255,7 @@ public sealed partial class OSNetPlan
     /// <summary>Runs images below <paramref name="count"/> alone on this thread: all of them, or those it takes from <paramref name="next"/>.</summary>
     private void RunImagesAlone(Tensor x, Tensor y, StrongBox<int>? next, int count)
     {
-        PlanContext context = _contexts.TryTake(out PlanContext? c) ? c : new PlanContext();
+        PlanContext context = RentContext();
         try
         {
             var run = new PlanRun(context, 1, null, null);

@@ -19,28 +19,11 @@ internal sealed class PlanContext
     private const int PaddedRole = -1;
 
     /// <summary>The tensor [n, c, h, w] for <paramref name="role"/>, reused while the same role asks for the same shape.</summary>
-    public Tensor Tensor4(int role, int n, int c, int h, int w)
-    {
-        if (!_tensors.TryGetValue((role, n, c, h, w), out Tensor? t))
-        {
-            t = Tensor.Zeros(n, c, h, w);
-            _tensors[(role, n, c, h, w)] = t;
-        }
-
-        return t;
-    }
+    public Tensor Tensor4(int role, int n, int c, int h, int w) =>
+        GetOrAdd(_tensors, (Role: role, N: n, C: c, H: h, W: w), static k => Tensor.Zeros(k.N, k.C, k.H, k.W));
 
     /// <summary>A float buffer of exactly <paramref name="length"/> for <paramref name="role"/>.</summary>
-    public float[] Floats(int role, int length)
-    {
-        if (!_floats.TryGetValue((role, length), out float[]? f))
-        {
-            f = new float[length];
-            _floats[(role, length)] = f;
-        }
-
-        return f;
-    }
+    public float[] Floats(int role, int length) => GetOrAdd(_floats, (Role: role, Length: length), static k => new float[k.Length]);
 
     /// <summary>
     /// The padded copy of a conv's input (the stem's), of exactly <paramref name="length"/>: kept here rather than
@@ -49,14 +32,18 @@ internal sealed class PlanContext
     public float[] Padded(int length) => Floats(PaddedRole, length);
 
     /// <summary>An int buffer of exactly <paramref name="length"/> for a conv kernel's tap offsets.</summary>
-    public int[] Offsets(int length)
+    public int[] Offsets(int length) => GetOrAdd(_offsets, length, static k => new int[k]);
+
+    /// <summary>The buffer kept under <paramref name="key"/>, made by <paramref name="make"/> the first time (a static lambda: no allocation after).</summary>
+    private static TValue GetOrAdd<TKey, TValue>(Dictionary<TKey, TValue> buffers, TKey key, Func<TKey, TValue> make)
+        where TKey : notnull
     {
-        if (!_offsets.TryGetValue(length, out int[]? o))
+        if (!buffers.TryGetValue(key, out TValue? value))
         {
-            o = new int[length];
-            _offsets[length] = o;
+            value = make(key);
+            buffers[key] = value;
         }
 
-        return o;
+        return value;
     }
 }

@@ -56,26 +56,28 @@ internal readonly unsafe struct IndirectConv : IPanelSource
     }
 
     /// <summary>The floats of the padded copy of the input that a forward of <paramref name="g"/> needs.</summary>
-    public static int BufferLength(ConvGeometry g) => checked((int)((long)g.Batch * g.InChannels * new Layout(g).ChannelStride));
+    public static int BufferLength(ConvGeometry g) => BufferLength(g, new Layout(g));
+
+    private static int BufferLength(ConvGeometry g, in Layout l) => checked((int)((long)g.Batch * g.InChannels * l.ChannelStride));
 
     /// <summary>
     /// The same with the weights packed beforehand, and an optional residual added before the ReLU. A caller that
     /// keeps its own buffers (a plan's context: a steady-state forward must not allocate) passes the padded copy's
-    /// <paramref name="buffer"/> (at least <see cref="BufferLength"/>) and the K tap <paramref name="offsets"/>;
+    /// <paramref name="buffer"/> (at least <see cref="BufferLength(ConvGeometry)"/>) and the K tap <paramref name="offsets"/>;
     /// otherwise they are rented from the shared pools, which may allocate when the runtime has trimmed them.
     /// </summary>
     public static void Forward(ConvGeometry g, float[] x, PackedWeights a, float[] y, PaddingMode mode, bool relu, float[]? residual, int threads,
         float[]? buffer = null, int[]? offsets = null)
     {
         var l = new Layout(g);
-        long size = (long)g.Batch * g.InChannels * l.ChannelStride;
+        int size = BufferLength(g, l);
         bool rentBuffer = buffer is null, rentOffsets = offsets is null;
         if (buffer?.Length < size || offsets?.Length < g.ReductionLength)
         {
             throw new ArgumentException($"indirect conv: the buffers need {size} floats and {g.ReductionLength} offsets, got {buffer?.Length} and {offsets?.Length}");
         }
 
-        buffer ??= ArrayPool<float>.Shared.Rent(checked((int)size));
+        buffer ??= ArrayPool<float>.Shared.Rent(size);
         offsets ??= ArrayPool<int>.Shared.Rent(g.ReductionLength);
         try
         {
@@ -84,7 +86,7 @@ internal readonly unsafe struct IndirectConv : IPanelSource
             fixed (int* po = offsets)
             {
                 nint xp = (nint)px, bp = (nint)pb;
-                Parallelism.For(threads, g.Batch * g.InChannels, size * 4, (start, end) =>
+                Parallelism.For(threads, g.Batch * g.InChannels, size * 4L, (start, end) =>
                 {
                     for (int plane = start; plane < end; plane++)
                     {

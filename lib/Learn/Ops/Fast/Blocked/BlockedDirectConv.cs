@@ -81,17 +81,17 @@ internal sealed unsafe class BlockedDirectConv
     /// </summary>
     public void Forward(float[] x, int n, int h, int w, float[] y, bool relu, int threads, float[]? padded = null, int xOffset = 0)
     {
-        int oh = Out(h), ow = Out(w);
+        int oh = Out(h), ow = Out(w), paddedLength = PaddedLength(n, h, w);
         if (xOffset < 0 || x.Length - xOffset < n * _inChannels * h * w || y.Length < BlockedLayout.Length(n, _outChannels, oh, ow) || oh < 1 || ow < 1
-            || padded?.Length < PaddedLength(n, h, w))
+            || padded?.Length < paddedLength)
         {
-            throw new ArgumentException($"direct conv: x needs [{n}, {_inChannels}, {h}, {w}], y {BlockedLayout.Length(n, _outChannels, oh, ow)} floats and the padded copy {PaddedLength(n, h, w)}");
+            throw new ArgumentException($"direct conv: x needs [{n}, {_inChannels}, {h}, {w}], y {BlockedLayout.Length(n, _outChannels, oh, ow)} floats and the padded copy {paddedLength}");
         }
 
         var (ph, pw) = PaddedPlane(h, w);
         int planeLength = ph * pw;
         bool rented = padded is null;
-        padded ??= ArrayPool<float>.Shared.Rent(PaddedLength(n, h, w));
+        padded ??= ArrayPool<float>.Shared.Rent(paddedLength);
         try
         {
             // Static lambdas with their inputs as state: a call on one thread allocates nothing (Parallelism.For<TState>).
